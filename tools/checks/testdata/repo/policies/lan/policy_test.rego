@@ -1,0 +1,3 @@
+package redis.lan_test
+
+test_nothing if true

@@ -1,0 +1,104 @@
+// Package cli is the `conform` command line: flag parsing and wiring only. Every
+// command gets its streams passed in and returns a documented exit code.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes shared by every command.
+const (
+	ExitOK       = 0 // success, GO, all checks passed
+	ExitFindings = 1 // ran, and found something wrong (NO-GO, violations, unhealthy)
+	ExitBadInput = 2 // could not run: bad flags, unreadable or malformed input
+)
+
+// IOStreams are the streams a command reads and writes.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, streams IOStreams) int
+}
+
+// commands is the one ordered list of subcommands.
+func commands() []command {
+	return []command{
+		{"coverage", "print the requirement -> checks matrix and fail on gaps", runCoverage},
+		{"report", "join policy results, go test -json events and evidence into the go/no-go report", runReport},
+	}
+}
+
+// Main runs `conform <command> [flags]`.
+func Main(ctx context.Context, args []string, streams IOStreams) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(streams.ErrOut)
+		if len(args) == 0 {
+			return ExitBadInput
+		}
+		return ExitOK
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], streams)
+		}
+	}
+	fmt.Fprintf(streams.ErrOut, "conform: unknown command %q (run `conform help`)\n", args[0])
+	return ExitBadInput
+}
+
+func usage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("usage: conform <command> [flags]\n\ncommands:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nexit codes: 0 ok/GO, 1 findings/NO-GO, 2 could not run\n")
+	fmt.Fprint(w, b.String())
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, streams IOStreams) *flag.FlagSet {
+	fs := flag.NewFlagSet("conform "+name, flag.ContinueOnError)
+	fs.SetOutput(streams.ErrOut)
+	return fs
+}
+
+// parseFlags parses and rejects stray arguments; it returns an exit code or -1.
+func parseFlags(fs *flag.FlagSet, args []string, streams IOStreams) int {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitBadInput
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(streams.ErrOut, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
+		return ExitBadInput
+	}
+	return -1
+}
+
+// fail prints a one-line error and returns the exit code.
+func fail(streams IOStreams, code int, format string, args ...any) int {
+	msg := fmt.Sprintf(format, args...)
+	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	fmt.Fprintln(streams.ErrOut, "conform: "+msg)
+	return code
+}
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }

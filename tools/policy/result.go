@@ -1,0 +1,39 @@
+package policy
+
+// ResultSchemaVersion is the version of the JSON that `conform policy --format json`
+// writes and `conform report` reads.
+const ResultSchemaVersion = 1
+
+// Run is the outcome of one evaluation of the policy gate: one entry per rule (Rego
+// package under policies/ with custom.requirements), passing or not.
+type Run struct {
+	SchemaVersion int      `json:"schemaVersion"`
+	Inputs        []string `json:"inputs"`
+	Rules         []Rule   `json:"rules"`
+}
+
+// Rule is one policy's result.
+type Rule struct {
+	// Package is the Rego package path without "data.", e.g. "redis.lan_source_ranges";
+	// it matches the check id "policy:<package>" of tools/checks.
+	Package      string      `json:"package"`
+	Title        string      `json:"title"`
+	Requirements []string    `json:"requirements"`
+	Severity     string      `json:"severity,omitempty"`
+	Status       string      `json:"status"` // "pass" or "fail"
+	Violations   []Violation `json:"violations,omitempty"`
+	DurationMS   float64     `json:"durationMs"`
+}
+
+// Violation is one deny message of a rule.
+type Violation struct {
+	Object  string `json:"object,omitempty"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// Rule statuses.
+const (
+	StatusPass = "pass"
+	StatusFail = "fail"
+)

@@ -1,0 +1,65 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+
+	"github.com/redis-shared/conformance/tools/policy"
+)
+
+// ParsePolicyRun reads `conform policy --format json` output, strictly.
+func ParsePolicyRun(raw []byte) (*policy.Run, error) {
+	var run policy.Run
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&run); err != nil {
+		return nil, fmt.Errorf("not policy results JSON: %w", err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("trailing data after the policy results")
+	}
+	if run.SchemaVersion != policy.ResultSchemaVersion {
+		return nil, fmt.Errorf("schemaVersion %d, want %d", run.SchemaVersion, policy.ResultSchemaVersion)
+	}
+	for i, r := range run.Rules {
+		if r.Package == "" {
+			return nil, fmt.Errorf("rules[%d]: package is empty", i)
+		}
+		if !slices.Contains([]string{policy.StatusPass, policy.StatusFail}, r.Status) {
+			return nil, fmt.Errorf("rules[%d] (%s): status %q is not pass or fail", i, r.Package, r.Status)
+		}
+		if r.Status == policy.StatusFail && len(r.Violations) == 0 {
+			return nil, fmt.Errorf("rules[%d] (%s): fails without a violation", i, r.Package)
+		}
+	}
+	return &run, nil
+}
+
+// ReadPolicyRun reads a policy results file.
+func ReadPolicyRun(path string) (*policy.Run, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read policy results: %w", err)
+	}
+	run, err := ParsePolicyRun(raw)
+	if err != nil {
+		return nil, fmt.Errorf("policy results %s: %w", path, err)
+	}
+	return run, nil
+}
+
+// ReadTestEvents reads a `go test -json` file.
+func ReadTestEvents(path string) (*TestRun, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read test events: %w", err)
+	}
+	run, err := ParseTestEvents(raw)
+	if err != nil {
+		return nil, fmt.Errorf("test events %s: %w", path, err)
+	}
+	return run, nil
+}

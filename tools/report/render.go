@@ -1,0 +1,199 @@
+package report
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+)
+
+// WriteJSON renders report.json.
+func WriteJSON(w io.Writer, r Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(r); err != nil {
+		return fmt.Errorf("write report.json: %w", err)
+	}
+	return nil
+}
+
+var statusMark = map[string]string{
+	StatusPass:   "PASS",
+	StatusFail:   "FAIL",
+	StatusSkip:   "SKIP",
+	StatusNotRun: "NOT RUN",
+}
+
+// WriteMarkdown renders report.md: the verdict first, then one line per requirement,
+// then each requirement's checks and evidence.
+func WriteMarkdown(w io.Writer, r Report) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# redis-shared go/no-go: **%s**\n\n", r.Verdict)
+	fmt.Fprintf(&b, "| target | suite commit | chart | Redis | generated |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", r.Target, r.SuiteCommit, r.ChartVersion, r.RedisVersion, r.GeneratedAt.Format("2006-01-02 15:04:05Z"))
+	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped, %d not run, of %d requirements. ", r.Summary.Pass, r.Summary.Fail, r.Summary.Skip, r.Summary.NotRun, len(r.Requirements))
+	b.WriteString("GO needs every requirement passed.\n\n")
+	if len(r.Problems) > 0 {
+		b.WriteString("## Problems\n\n")
+		for _, p := range r.Problems {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(p))
+		}
+		b.WriteString("\n")
+	}
+	if len(r.Facts) > 0 {
+		b.WriteString("## Facts about the target\n\n")
+		for _, k := range sortedKeys(r.Facts) {
+			fmt.Fprintf(&b, "- %s: %s\n", k, mdEscape(r.Facts[k]))
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString("## Requirements\n\n| id | requirement | status | evidence |\n|---|---|---|---|\n")
+	for _, req := range r.Requirements {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", req.ID, mdEscape(req.Title), statusMark[req.Status], mdEscape(headlineEvidence(req)))
+	}
+	b.WriteString("\n## Checks by requirement\n")
+	for _, req := range r.Requirements {
+		fmt.Fprintf(&b, "\n### %s %s: %s\n\n", req.ID, mdEscape(req.Title), statusMark[req.Status])
+		if req.Threshold != "" {
+			fmt.Fprintf(&b, "Threshold: %s. ", mdEscape(req.Threshold))
+		}
+		fmt.Fprintf(&b, "%s.\n\n", mdEscape(req.Reason))
+		if len(req.Checks) == 0 {
+			continue
+		}
+		b.WriteString("| check | kind | status | evidence / reason | time |\n|---|---|---|---|---|\n")
+		for _, c := range req.Checks {
+			detail := strings.Join(c.Evidence, "; ")
+			switch c.Status {
+			case StatusSkip:
+				detail = "skipped: " + c.SkipReason
+			case StatusFail:
+				detail = strings.Join(c.Messages, "; ")
+				if len(c.Evidence) > 0 {
+					detail += "; " + strings.Join(c.Evidence, "; ")
+				}
+			case StatusNotRun:
+				detail = "did not run " + strings.Join(c.Messages, "; ")
+			}
+			fmt.Fprintf(&b, "| %s (`%s`) | %s | %s | %s | %.0f ms |\n", mdEscape(c.Name), c.Source, c.Kind, statusMark[c.Status], mdEscape(detail), c.DurationMS)
+		}
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("write report.md: %w", err)
+	}
+	return nil
+}
+
+func headlineEvidence(req RequirementResult) string {
+	var parts []string
+	for _, c := range req.Checks {
+		for _, f := range c.Figures {
+			parts = append(parts, f.String())
+			if len(parts) == 3 {
+				return strings.Join(parts, "; ")
+			}
+		}
+	}
+	if len(parts) > 0 {
+		return strings.Join(parts, "; ")
+	}
+	return req.Reason
+}
+
+func mdEscape(s string) string {
+	s = strings.ReplaceAll(s, "|", "\\|")
+	return strings.ReplaceAll(s, "\n", " ")
+}
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      string        `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Body    string `xml:",chardata"`
+}
+
+// WriteJUnit renders junit.xml: one suite per requirement, one case per check. A
+// not-run check is a skipped case that says so; a requirement without checks gets
+// one skipped case with its reason, so CI shows the gap.
+func WriteJUnit(w io.Writer, r Report) error {
+	suites := junitSuites{Name: "redis-shared conformance (" + r.Target + "): " + r.Verdict}
+	for _, req := range r.Requirements {
+		s := junitSuite{Name: req.ID + " " + req.Title}
+		cases := req.Checks
+		if len(cases) == 0 {
+			cases = []CheckResult{{Name: "no check", Status: StatusNotRun, Messages: []string{req.Reason}}}
+		}
+		for _, c := range cases {
+			jc := junitCase{Name: c.Name, Classname: req.ID, Time: fmt.Sprintf("%.3f", c.DurationMS/1000), SystemOut: strings.Join(c.Evidence, "\n")}
+			switch c.Status {
+			case StatusFail:
+				msg := strings.Join(c.Messages, "\n")
+				jc.Failure = &junitMessage{Message: firstLine(msg), Body: msg}
+				s.Failures++
+			case StatusSkip:
+				jc.Skipped = &junitMessage{Message: c.SkipReason}
+				s.Skipped++
+			case StatusNotRun:
+				msg := "not run: " + strings.Join(c.Messages, "; ")
+				jc.Skipped = &junitMessage{Message: msg}
+				s.Skipped++
+			}
+			s.Cases = append(s.Cases, jc)
+			s.Tests++
+		}
+		suites.Tests += s.Tests
+		suites.Failures += s.Failures
+		suites.Skipped += s.Skipped
+		suites.Suites = append(suites.Suites, s)
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("write junit.xml: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(suites); err != nil {
+		return fmt.Errorf("write junit.xml: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,245 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/checks"
+	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/policy"
+)
+
+var testCatalog = &catalog.Catalog{Requirements: []catalog.Requirement{
+	{ID: "FR-005", Title: "Not public", Story: "US2", Priority: "P2"},
+	{ID: "SC-001", Title: "p95", Story: "US1", Priority: "P1", Threshold: &catalog.Limit{Name: "p95_latency", Op: "<", Value: 10.0, Unit: "ms"}},
+	{ID: "FR-015", Title: "Cutover", Story: "US4", Priority: "P1", NotYetCovered: "later"},
+}}
+
+var testChecks = []checks.Check{
+	{ID: "policy:redis.lan", Kind: checks.KindPolicy, Name: "LAN ranges", Requirements: []string{"FR-005"}, Source: "policies/lan/policy.rego:1", Package: "redis.lan"},
+	{ID: "suite:TestNet/outside_refused", Kind: checks.KindSuite, Name: "outside refused", Requirements: []string{"FR-005"}, Source: "suites/net/net_test.go:9", TestName: "TestNet/outside_refused"},
+	{ID: "suite:TestPerf/latency", Kind: checks.KindSuite, Name: "latency", Requirements: []string{"SC-001"}, Source: "suites/perf/perf_test.go:9", TestName: "TestPerf/latency"},
+	{ID: "suite:TestPerf/kube_only", Kind: checks.KindSuite, Name: "kube only", Requirements: []string{"SC-001"}, Targets: []string{"kube"}, Source: "suites/perf/perf_test.go:20", TestName: "TestPerf/kube_only"},
+}
+
+func events(lines ...string) *TestRun {
+	run, err := ParseTestEvents([]byte(strings.Join(lines, "\n")))
+	if err != nil {
+		panic(err)
+	}
+	return run
+}
+
+func ev(action, test string, extra ...string) string {
+	out := ""
+	if len(extra) > 0 {
+		out = extra[0]
+	}
+	b, _ := json.Marshal(TestEvent{Action: action, Package: "p", Test: test, Output: out, Elapsed: 0.5})
+	return string(b)
+}
+
+func passingPolicy() *policy.Run {
+	return &policy.Run{SchemaVersion: 1, Rules: []policy.Rule{{Package: "redis.lan", Requirements: []string{"FR-005"}, Status: "pass"}}}
+}
+
+func TestBuildDecidesRequirementStatus(t *testing.T) {
+	tests := []struct {
+		name    string
+		policy  *policy.Run
+		tests   *TestRun
+		want    map[string]string
+		verdict string
+	}{
+		{
+			name:    "nothing ran: every requirement not-run",
+			want:    map[string]string{"FR-005": StatusNotRun, "SC-001": StatusNotRun, "FR-015": StatusNotRun},
+			verdict: VerdictNoGo,
+		},
+		{
+			name:   "all pass but the uncovered one",
+			policy: passingPolicy(),
+			tests: events(ev("run", "TestNet/outside_refused"), ev("pass", "TestNet/outside_refused"),
+				ev("run", "TestPerf/latency"), ev("pass", "TestPerf/latency"), ev("pass", "")),
+			want:    map[string]string{"FR-005": StatusPass, "SC-001": StatusPass, "FR-015": StatusNotRun},
+			verdict: VerdictNoGo,
+		},
+		{
+			name:   "a failing check fails the requirement though another passed",
+			policy: passingPolicy(),
+			tests: events(ev("run", "TestNet/outside_refused"), ev("fail", "TestNet/outside_refused"),
+				ev("run", "TestPerf/latency"), ev("pass", "TestPerf/latency"), ev("fail", "")),
+			want:    map[string]string{"FR-005": StatusFail, "SC-001": StatusPass, "FR-015": StatusNotRun},
+			verdict: VerdictNoGo,
+		},
+		{
+			name:   "all checks skipped is skip, never pass",
+			policy: passingPolicy(),
+			tests: events(ev("run", "TestPerf/latency"), ev("output", "TestPerf/latency", "    perf_test.go:12: no probe pod\n"), ev("skip", "TestPerf/latency"),
+				ev("run", "TestNet/outside_refused"), ev("pass", "TestNet/outside_refused"), ev("pass", "")),
+			want:    map[string]string{"FR-005": StatusPass, "SC-001": StatusSkip, "FR-015": StatusNotRun},
+			verdict: VerdictNoGo,
+		},
+		{
+			name:    "a check that should have run and did not leaves the requirement not-run",
+			policy:  passingPolicy(),
+			tests:   events(ev("run", "TestPerf/latency"), ev("pass", "TestPerf/latency"), ev("pass", "")),
+			want:    map[string]string{"FR-005": StatusNotRun, "SC-001": StatusPass, "FR-015": StatusNotRun},
+			verdict: VerdictNoGo,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: tc.policy, Tests: tc.tests, Now: time.Unix(0, 0)})
+			got := map[string]string{}
+			for _, r := range rep.Requirements {
+				got[r.ID] = r.Status
+			}
+			assert.Equal(t, tc.want, got)
+			assert.Equal(t, tc.verdict, rep.Verdict)
+		})
+	}
+}
+
+func TestBuildIsGoOnlyWhenEveryRequirementPasses(t *testing.T) {
+	cat := &catalog.Catalog{Requirements: testCatalog.Requirements[:2]}
+	rep := Build(Inputs{Catalog: cat, Checks: testChecks, Target: "sandbox", Policy: passingPolicy(),
+		Tests: events(ev("run", "TestNet/outside_refused"), ev("pass", "TestNet/outside_refused"), ev("run", "TestPerf/latency"), ev("pass", "TestPerf/latency"), ev("pass", ""))})
+	assert.Equal(t, VerdictGo, rep.Verdict)
+	assert.Equal(t, Summary{Pass: 2}, rep.Summary)
+}
+
+func TestBuildAttachesEvidenceSkipReasonsAndTargetScoping(t *testing.T) {
+	records := []evidence.Record{
+		{Test: "TestPerf/latency/p95_is_under_the_threshold", Figures: []evidence.Figure{{Name: "p95", Value: 0.41, Unit: "ms"}}},
+		{Meta: map[string]string{evidence.MetaRedisVersion: "7.0.15", evidence.MetaChartVersion: "23.2.12"}},
+	}
+	tests := events(ev("run", "TestPerf/latency"), ev("pass", "TestPerf/latency"),
+		ev("run", "TestNet/outside_refused"), ev("output", "TestNet/outside_refused", "    net_test.go:30: no outside vantage point given\n"), ev("skip", "TestNet/outside_refused"), ev("pass", ""))
+	rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: passingPolicy(), Tests: tests, Evidence: records})
+
+	sc001 := rep.Requirements[1]
+	require.Len(t, sc001.Checks, 1, "the kube-only check does not apply to the sandbox")
+	assert.Equal(t, []string{"p95 = 0.41 ms"}, sc001.Checks[0].Evidence)
+	assert.Equal(t, "p95_latency < 10 ms", sc001.Threshold)
+	fr005 := rep.Requirements[0]
+	assert.Equal(t, StatusPass, fr005.Status, "a skipped check with a reason does not block a passing one")
+	assert.Equal(t, "no outside vantage point given", fr005.Checks[1].SkipReason)
+	assert.Equal(t, "7.0.15", rep.RedisVersion)
+	assert.Equal(t, "23.2.12", rep.ChartVersion)
+}
+
+func TestRenderedReportValidatesAgainstSchema(t *testing.T) {
+	rep := Build(Inputs{Catalog: catalog.MustLoad(), Checks: testChecks, Target: "sandbox", Now: time.Now()})
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSON(&buf, rep))
+	require.NoError(t, Validate(buf.Bytes()))
+
+	var md, junit bytes.Buffer
+	require.NoError(t, WriteMarkdown(&md, rep))
+	assert.Contains(t, md.String(), "# redis-shared go/no-go: **NO-GO**")
+	require.NoError(t, WriteJUnit(&junit, rep))
+	assert.Contains(t, junit.String(), `<testsuites name="redis-shared conformance (sandbox): NO-GO"`)
+}
+
+func TestSchemaRejectsBrokenReports(t *testing.T) {
+	rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Now: time.Now()})
+	var buf bytes.Buffer
+	require.NoError(t, WriteJSON(&buf, rep))
+	good := buf.String()
+	tests := map[string]string{
+		"unknown verdict": strings.Replace(good, `"verdict": "NO-GO"`, `"verdict": "MAYBE"`, 1),
+		"unknown status":  strings.Replace(good, `"status": "not-run"`, `"status": "green"`, 1),
+		"missing checks":  strings.Replace(good, `"checks": [`, `"cheques": [`, 1),
+		"wrong version":   strings.Replace(good, `"schemaVersion": 1`, `"schemaVersion": 2`, 1),
+	}
+	for name, doc := range tests {
+		t.Run(name, func(t *testing.T) {
+			require.NotEqual(t, good, doc)
+			assert.Error(t, Validate([]byte(doc)))
+		})
+	}
+}
+
+func TestParseTestEventsRejectsBrokenStreams(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"not json", "PASS\n", "line 1: not a go test -json event"},
+		{"cut mid-line", ev("run", "TestA") + "\n" + `{"Action":"pa`, "line 2"},
+		{"unknown action", `{"Action":"explode","Package":"p"}`, `unknown action "explode"`},
+		{"started never ended", ev("run", "TestA"), "test TestA started but the stream ends before its result"},
+		{"no package", `{"Action":"pass","Test":"TestA"}`, "event without a package"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseTestEvents([]byte(tc.input))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestParseTestEventsRecordsPackageFailures(t *testing.T) {
+	run, err := ParseTestEvents([]byte(strings.Join([]string{
+		`{"Action":"output","Package":"p","Output":"panic: boom\n"}`,
+		`{"Action":"fail","Package":"p"}`,
+	}, "\n")))
+	require.NoError(t, err)
+	require.Len(t, run.PackageFailures, 1)
+	rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Tests: run})
+	assert.Contains(t, strings.Join(rep.Problems, "\n"), "package p failed outside any check: panic: boom")
+}
+
+func TestParsePolicyRunIsStrict(t *testing.T) {
+	tests := []struct {
+		name, input, want string
+	}{
+		{"truncated", `{"schemaVersion":1,"rules":[{"package":"a"`, "not policy results JSON"},
+		{"wrong version", `{"schemaVersion":7,"rules":[]}`, "schemaVersion 7"},
+		{"bad status", `{"schemaVersion":1,"rules":[{"package":"a","status":"ok"}]}`, `status "ok" is not pass or fail`},
+		{"fail without violation", `{"schemaVersion":1,"rules":[{"package":"a","status":"fail"}]}`, "fails without a violation"},
+		{"unknown field", `{"schemaVersion":1,"rules":[],"x":1}`, `unknown field "x"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParsePolicyRun([]byte(tc.input))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func FuzzParseTestEvents(f *testing.F) {
+	f.Add([]byte(ev("run", "TestA") + "\n" + ev("pass", "TestA") + "\n" + ev("pass", "")))
+	f.Add([]byte(`{"Action":"output","Package":"p","Test":"T","Output":"    a_test.go:1: x\n"}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		run, err := ParseTestEvents(raw)
+		if err != nil {
+			return
+		}
+		rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Tests: run})
+		var buf bytes.Buffer
+		if err := WriteJSON(&buf, rep); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func FuzzParsePolicyRun(f *testing.F) {
+	f.Add([]byte(`{"schemaVersion":1,"rules":[{"package":"redis.lan","status":"pass","requirements":["FR-005"]}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		run, err := ParsePolicyRun(raw)
+		if err != nil {
+			return
+		}
+		_ = Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: run})
+	})
+}

@@ -1,0 +1,186 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// TestEvent is one line of `go test -json` (test2json).
+type TestEvent struct {
+	Time    time.Time `json:"Time"`
+	Action  string    `json:"Action"`
+	Package string    `json:"Package"`
+	Test    string    `json:"Test"`
+	Elapsed float64   `json:"Elapsed"`
+	Output  string    `json:"Output"`
+	// Newer go versions add these; accepted and ignored.
+	ImportPath  string `json:"ImportPath"`
+	FailedBuild string `json:"FailedBuild"`
+	Source      string `json:"Source"`
+}
+
+// TestOutcome is the end state of one test or subtest.
+type TestOutcome struct {
+	Package  string
+	Test     string
+	Status   string // pass, fail, skip
+	Elapsed  time.Duration
+	Messages []string // t.Log/t.Error/t.Skip lines, without file:line
+}
+
+// PackageFailure is a package that failed without a failing test (build error, panic
+// outside a test, timeout).
+type PackageFailure struct {
+	Package string
+	Output  string
+}
+
+// TestRun is a parsed `go test -json` stream.
+type TestRun struct {
+	Outcomes        map[string]TestOutcome // by test name (unique across packages here)
+	PackageFailures []PackageFailure
+}
+
+var knownActions = map[string]bool{
+	"start": true, "run": true, "pause": true, "cont": true, "pass": true, "bench": true,
+	"fail": true, "output": true, "skip": true, "build-output": true, "build-fail": true,
+}
+
+// logLine matches what testing prints for t.Log and friends: "    file_test.go:12: msg".
+var logLine = regexp.MustCompile(`^\s+[\w./-]+\.go:\d+: (.*)$`)
+
+// ParseTestEvents reads a `go test -json` stream. Every line must be a JSON event; a
+// test that started but never ended means the stream was cut short, and is an error.
+func ParseTestEvents(raw []byte) (*TestRun, error) {
+	run := &TestRun{Outcomes: map[string]TestOutcome{}}
+	started := map[string]int{}
+	messages := map[string][]string{}
+	pkgOutput := map[string]*strings.Builder{}
+	pkgHasFailingTest := map[string]bool{}
+	pkgDone := map[string]bool{}
+	scanner := bufio.NewScanner(bytes.NewReader(raw))
+	scanner.Buffer(make([]byte, 0, 64*1024), 16*1024*1024)
+	lineNo := 0
+	for scanner.Scan() {
+		lineNo++
+		line := bytes.TrimSpace(scanner.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		var ev TestEvent
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			return nil, fmt.Errorf("line %d: not a go test -json event: %w", lineNo, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("line %d: more than one JSON value", lineNo)
+		}
+		if !knownActions[ev.Action] {
+			return nil, fmt.Errorf("line %d: unknown action %q", lineNo, ev.Action)
+		}
+		if ev.Action == "build-output" || ev.Action == "build-fail" {
+			continue
+		}
+		if ev.Package == "" {
+			return nil, fmt.Errorf("line %d: event without a package", lineNo)
+		}
+		key := ev.Package + "\x00" + ev.Test
+		switch ev.Action {
+		case "run":
+			if ev.Test != "" {
+				started[key] = lineNo
+			}
+		case "output":
+			if ev.Test == "" {
+				b := pkgOutput[ev.Package]
+				if b == nil {
+					b = &strings.Builder{}
+					pkgOutput[ev.Package] = b
+				}
+				b.WriteString(ev.Output)
+				continue
+			}
+			if m := logLine.FindStringSubmatch(strings.TrimRight(ev.Output, "\n")); m != nil {
+				messages[key] = append(messages[key], m[1])
+			}
+		case "pass", "fail", "skip":
+			if ev.Test == "" {
+				pkgDone[ev.Package] = true
+				if ev.Action == "fail" && !pkgHasFailingTest[ev.Package] {
+					out := ""
+					if b := pkgOutput[ev.Package]; b != nil {
+						out = b.String()
+					}
+					run.PackageFailures = append(run.PackageFailures, PackageFailure{Package: ev.Package, Output: out})
+				}
+				continue
+			}
+			delete(started, key)
+			if ev.Action == "fail" {
+				pkgHasFailingTest[ev.Package] = true
+			}
+			run.Outcomes[ev.Test] = TestOutcome{
+				Package:  ev.Package,
+				Test:     ev.Test,
+				Status:   ev.Action,
+				Elapsed:  time.Duration(ev.Elapsed * float64(time.Second)),
+				Messages: messages[key],
+			}
+		}
+	}
+	if err := scanner.Err(); err != nil {
+		return nil, fmt.Errorf("line %d: %w", lineNo+1, err)
+	}
+	for key, at := range started {
+		pkg, test, _ := strings.Cut(key, "\x00")
+		if !pkgDone[pkg] {
+			return nil, fmt.Errorf("line %d: test %s started but the stream ends before its result (truncated?)", at, test)
+		}
+	}
+	return run, nil
+}
+
+// Lookup returns the outcome of a test name, if it ran.
+func (r *TestRun) Lookup(test string) (TestOutcome, bool) {
+	if r == nil {
+		return TestOutcome{}, false
+	}
+	o, ok := r.Outcomes[test]
+	return o, ok
+}
+
+// Subtests returns the outcomes of every test under prefix/, in name order.
+func (r *TestRun) Subtests(prefix string) []TestOutcome {
+	if r == nil {
+		return nil
+	}
+	var out []TestOutcome
+	for name, o := range r.Outcomes {
+		if strings.HasPrefix(name, prefix+"/") {
+			out = append(out, o)
+		}
+	}
+	sortOutcomes(out)
+	return out
+}
+
+// Merge returns a run holding both runs' outcomes; a nil receiver is an empty run.
+func (r *TestRun) Merge(other *TestRun) *TestRun {
+	out := &TestRun{Outcomes: map[string]TestOutcome{}}
+	for _, run := range []*TestRun{r, other} {
+		if run == nil {
+			continue
+		}
+		for k, v := range run.Outcomes {
+			out.Outcomes[k] = v
+		}
+		out.PackageFailures = append(out.PackageFailures, run.PackageFailures...)
+	}
+	return out
+}
