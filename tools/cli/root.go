@@ -35,6 +35,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"coverage", "print the requirement -> checks matrix and fail on gaps", runCoverage},
+		{"policy", "evaluate the Rego policy gate over helm-values, rendered manifests and tofu", runPolicy},
+		{"sandbox", "local stand-in: real Redis, exporter and Prometheus in network namespaces", runSandbox},
 		{"report", "join policy results, go test -json events and evidence into the go/no-go report", runReport},
 	}
 }

@@ -1,0 +1,68 @@
+# METADATA
+# title: Cluster-internal Services reachable from every namespace
+# description: >-
+#   The master and replicas Services are ClusterIP, and the NetworkPolicy admits the
+#   Redis port from pods of all namespaces (allowExternal, or an ingress rule with an
+#   empty namespaceSelector).
+# custom:
+#   requirements: [FR-003]
+#   severity: high
+#   inputs: [values]
+package redis.internal_services
+
+import data.lib.k8s
+import data.lib.util
+import data.lib.values
+
+cluster_services := {"redis-shared-master", "redis-shared-replicas"}
+
+deny contains v if {
+	some s in k8s.services
+	s.name in cluster_services
+	s.type != "ClusterIP"
+	v := util.violation(s.object, s.fields.type, s.type, `"ClusterIP"`)
+}
+
+# Values: an enabled NetworkPolicy must not shut out other namespaces.
+deny contains v if {
+	values.get(["networkPolicy", "enabled"], true) == true
+	values.get(["networkPolicy", "allowExternal"], true) != true
+	not all_namespaces_rule_in_values
+	v := util.violation("values", "networkPolicy.allowExternal/extraIngress", values.get(["networkPolicy", "allowExternal"], true), "allowExternal true, or an extraIngress rule with namespaceSelector: {}")
+}
+
+all_namespaces_rule_in_values if {
+	extra := values.get(["networkPolicy", "extraIngress"], [])
+	regex.match(`namespaceSelector:\s*\{\s*\}`, k8s.template_text(extra))
+}
+
+# Manifests: every NetworkPolicy with ingress rules has one that admits all namespaces
+# on the Redis port.
+deny contains v if {
+	some np in k8s.objects
+	np.kind == "NetworkPolicy"
+	"Ingress" in object.get(np, ["spec", "policyTypes"], ["Ingress"])
+	not admits_all_namespaces(np)
+	v := util.violation(k8s.id(np), "spec.ingress", object.get(np, ["spec", "ingress"], []), "a rule admitting the Redis port from every namespace")
+}
+
+admits_all_namespaces(np) if {
+	some rule in object.get(np, ["spec", "ingress"], [])
+	redis_port(rule)
+	all_namespaces_peer(rule)
+}
+
+redis_port(rule) if count(object.get(rule, "ports", [])) == 0
+
+redis_port(rule) if {
+	some p in rule.ports
+	p.port in {6379, "redis", "tcp-redis"}
+}
+
+all_namespaces_peer(rule) if count(object.get(rule, "from", [])) == 0
+
+all_namespaces_peer(rule) if {
+	some peer in rule.from
+	peer.namespaceSelector == {}
+	object.get(peer, "podSelector", {}) == {}
+}
