@@ -1,0 +1,116 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/redis-shared/conformance/tools/values"
+)
+
+// FixtureChart is the small chart the tests own, relative to the repository root.
+const FixtureChart = "fixtures/charts/redis-mini"
+
+// Exit codes of Main.
+const (
+	ExitOK       = 0
+	ExitFailure  = 1 // the output could not be written
+	ExitBadInput = 2 // bad flags, chart, values, or a chart that fails to render
+)
+
+// Main is the `render` command: it renders a chart with the project's layered values.
+// Without -chart it renders the fixture chart and says so. Errors are one line on
+// stderr.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	flags := flag.NewFlagSet("render", flag.ContinueOnError)
+	flags.SetOutput(stderr)
+	chartPath := flags.String("chart", "", "chart directory or .tgz (default: the fixture chart "+FixtureChart+")")
+	root := flags.String("root", ".", "repository root holding helm-values/")
+	layering := flags.String("layering", values.LayeringHomelab, "values layering on top of base.yaml: homelab or kind")
+	extra := flags.String("values", "", "extra values files applied after the layering, separated by spaces or commas")
+	output := flags.String("o", "-", "output file; - writes the manifests to stdout")
+	releaseName := flags.String("release", DefaultReleaseName, "release name")
+	namespace := flags.String("namespace", DefaultNamespace, "release namespace")
+	kubeVersion := flags.String("kube-version", "", "Kubernetes version the chart sees, e.g. v1.33.0 (default: helm's)")
+	if err := flags.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return ExitOK
+		}
+		return ExitBadInput
+	}
+	if flags.NArg() > 0 {
+		fmt.Fprintf(stderr, "render: unexpected argument %q\n", flags.Arg(0))
+		return ExitBadInput
+	}
+
+	chartToRender := *chartPath
+	if chartToRender == "" {
+		chartToRender = filepath.Join(*root, FixtureChart)
+		fmt.Fprintf(stderr, "render: no chart given (CHART unset): rendering the fixture chart %s, not the Bitnami chart\n", chartToRender)
+	}
+	if _, err := os.Stat(chartToRender); err != nil {
+		fmt.Fprintf(stderr, "render: chart %s: %s\n", chartToRender, oneLine(err))
+		return ExitBadInput
+	}
+
+	extraFiles := splitList(*extra)
+	vals, err := values.LoadLayered(*root, *layering, extraFiles...)
+	if err != nil {
+		fmt.Fprintf(stderr, "render: values (layering %s, %d extra files): %s\n", *layering, len(extraFiles), oneLine(err))
+		return ExitBadInput
+	}
+
+	manifests, err := Manifests(ctx, chartToRender, vals, Options{
+		ReleaseName: *releaseName,
+		Namespace:   *namespace,
+		KubeVersion: *kubeVersion,
+	})
+	if err != nil {
+		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
+		return ExitBadInput
+	}
+	stream := Join(manifests)
+
+	if *output == "-" || *output == "" {
+		if _, err := stdout.Write(stream); err != nil {
+			fmt.Fprintf(stderr, "render: write manifests: %s\n", oneLine(err))
+			return ExitFailure
+		}
+		fmt.Fprintf(stderr, "render: %d objects from %s (layering %s, %d extra values files)\n", len(manifests), chartToRender, *layering, len(extraFiles))
+		return ExitOK
+	}
+	if err := writeFile(*output, stream); err != nil {
+		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
+		return ExitFailure
+	}
+	fmt.Fprintf(stdout, "render: wrote %d objects from %s (layering %s, %d extra values files) to %s\n", len(manifests), chartToRender, *layering, len(extraFiles), *output)
+	for _, m := range manifests {
+		fmt.Fprintf(stdout, "  %s\n", m.ID())
+	}
+	return ExitOK
+}
+
+func writeFile(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create folder for %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// splitList accepts `VALUES="a.yaml b.yaml"` from make as well as a comma list.
+func splitList(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })
+}
+
+// oneLine folds multi-line errors (helm's fail messages have blank lines) into one.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(err.Error()), " ")
+}
