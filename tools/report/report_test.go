@@ -243,3 +243,16 @@ func FuzzParsePolicyRun(f *testing.F) {
 		_ = Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: run})
 	})
 }
+
+func TestParseTestEventsKeepsTestifyMessages(t *testing.T) {
+	run := events(ev("run", "TestA"),
+		ev("output", "TestA", "    a_test.go:12: \n"),
+		ev("output", "TestA", "        \tError Trace:\t/x/a_test.go:12\n"),
+		ev("output", "TestA", "        \tError:      \tNot equal: \n"),
+		ev("output", "TestA", "        \t            \texpected: 0\n"),
+		ev("output", "TestA", "        \tTest:       \tTestA\n"),
+		ev("fail", "TestA"), ev("fail", ""))
+	o, ok := run.Lookup("TestA")
+	require.True(t, ok)
+	assert.Equal(t, []string{"Error: Not equal: expected: 0"}, o.Messages)
+}

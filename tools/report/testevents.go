@@ -54,6 +54,21 @@ var knownActions = map[string]bool{
 // logLine matches what testing prints for t.Log and friends: "    file_test.go:12: msg".
 var logLine = regexp.MustCompile(`^\s+[\w./-]+\.go:\d+: (.*)$`)
 
+// continuation matches the deeper-indented lines that carry the rest of a message.
+var continuation = regexp.MustCompile(`^(\s{8,}|\s*\t)\S`)
+
+// joinMessage keeps a multi-line message on one line, dropping testify's trace lines.
+func joinMessage(prev, next string) string {
+	if strings.HasPrefix(next, "Error Trace:") || strings.HasPrefix(next, "Test:") {
+		return prev
+	}
+	next = strings.Join(strings.Fields(next), " ")
+	if prev == "" {
+		return next
+	}
+	return prev + " " + next
+}
+
 // ParseTestEvents reads a `go test -json` stream. Every line must be a JSON event; a
 // test that started but never ended means the stream was cut short, and is an error.
 func ParseTestEvents(raw []byte) (*TestRun, error) {
@@ -106,8 +121,12 @@ func ParseTestEvents(raw []byte) (*TestRun, error) {
 				b.WriteString(ev.Output)
 				continue
 			}
-			if m := logLine.FindStringSubmatch(strings.TrimRight(ev.Output, "\n")); m != nil {
-				messages[key] = append(messages[key], m[1])
+			text := strings.TrimRight(ev.Output, "\n")
+			if m := logLine.FindStringSubmatch(text); m != nil {
+				messages[key] = append(messages[key], strings.TrimSpace(m[1]))
+			} else if msgs := messages[key]; len(msgs) > 0 && continuation.MatchString(text) {
+				// testify and multi-line t.Error put their text on deeper-indented lines.
+				msgs[len(msgs)-1] = joinMessage(msgs[len(msgs)-1], strings.TrimSpace(text))
 			}
 		case "pass", "fail", "skip":
 			if ev.Test == "" {
