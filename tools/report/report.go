@@ -240,6 +240,13 @@ func suiteCheckResult(c checks.Check, tests *TestRun, records []evidence.Record)
 	res := CheckResult{ID: c.ID, Name: c.Name, Kind: string(c.Kind), Source: c.Source, Evidence: []string{}}
 	outcome, ran := tests.Lookup(c.TestName)
 	if !ran {
+		// A test function that skipped as a whole skipped each of its features.
+		parentName, _, _ := strings.Cut(c.TestName, "/")
+		if parent, ok := tests.Lookup(parentName); ok && parent.Status == StatusSkip {
+			res.Status = StatusSkip
+			res.SkipReason = skipReason(parent, nil)
+			return res
+		}
 		res.Status = StatusNotRun
 		return res
 	}

@@ -256,3 +256,14 @@ func TestParseTestEventsKeepsTestifyMessages(t *testing.T) {
 	require.True(t, ok)
 	assert.Equal(t, []string{"Error: Not equal: expected: 0"}, o.Messages)
 }
+
+func TestBuildInheritsASkipOfTheWholeTestFunction(t *testing.T) {
+	tests := events(ev("run", "TestPerf"), ev("output", "TestPerf", "    harness.go:140: no data plane on this target\n"), ev("skip", "TestPerf"),
+		ev("run", "TestNet/outside_refused"), ev("pass", "TestNet/outside_refused"), ev("pass", ""))
+	rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: passingPolicy(), Tests: tests})
+	sc001 := rep.Requirements[1]
+	require.Len(t, sc001.Checks, 1)
+	assert.Equal(t, StatusSkip, sc001.Checks[0].Status)
+	assert.Equal(t, "no data plane on this target", sc001.Checks[0].SkipReason)
+	assert.Equal(t, StatusSkip, sc001.Status)
+}

@@ -1,0 +1,270 @@
+// Package harness is what every suite's TestMain shares: the flags, the one choice of
+// target, the evidence recorder, the per-run key prefix with its final cleanup proof,
+// and the feature-level guards (disruptive, target) that skip with a reason.
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/sandbox"
+	"github.com/redis-shared/conformance/tools/target"
+)
+
+// Target names accepted by --target.
+const (
+	TargetSandbox = "sandbox"
+	TargetKube    = "kube"
+)
+
+// KeyTTL is put on every key a check writes, so nothing outlives a crashed run long.
+const KeyTTL = 10 * time.Minute
+
+// keyPrefixBase starts every key the suites write; the run id and suite follow.
+const keyPrefixBase = "conformance:"
+
+// SkipNotDisruptive is the reason a disruptive check gives when not asked for.
+const SkipNotDisruptive = "disruptive checks run only with --disruptive (make conformance DISRUPTIVE=1)"
+
+// Options are the suite flags.
+type Options struct {
+	Target     string
+	Evidence   string
+	Disruptive bool
+	StateDir   string
+	// RunID names this run in key prefixes; random when empty.
+	RunID string
+	// Kubeconfig is e2e-framework's --kubeconfig (target kube).
+	Kubeconfig string
+}
+
+// RegisterFlags defines the suite flags on fs.
+func RegisterFlags(fs *flag.FlagSet) *Options {
+	o := &Options{}
+	fs.StringVar(&o.Target, "target", TargetSandbox, "target to check: sandbox or kube")
+	fs.StringVar(&o.Evidence, "evidence", "", "append evidence records (JSON lines) to this file; empty: discard")
+	fs.BoolVar(&o.Disruptive, "disruptive", false, "also run disruptive checks (kill and stop instances, fire alerts)")
+	fs.StringVar(&o.StateDir, "state-dir", sandbox.DefaultStateDir, "sandbox state directory (target sandbox)")
+	fs.StringVar(&o.RunID, "run-id", "", "run id used in key prefixes (default: random)")
+	return o
+}
+
+// Run is what every assessment reaches through its context.
+type Run struct {
+	Opts    Options
+	Target  target.Target
+	Catalog *catalog.Catalog
+	Rec     *evidence.Recorder
+	// Prefix is the suite's key prefix: conformance:<run>:<suite>:
+	Prefix string
+	// Interrupted ends when the run is cancelled by SIGINT or SIGTERM.
+	Interrupted context.Context
+}
+
+type runKey struct{}
+
+// From returns the run stored in ctx; it panics when the suite was not set up by Main,
+// which is a defect of the suite, not of the target.
+func From(ctx context.Context) *Run {
+	r, ok := ctx.Value(runKey{}).(*Run)
+	if !ok {
+		panic("harness: context carries no run (TestMain must call harness.Main)")
+	}
+	return r
+}
+
+// Main is the whole TestMain of a suite: it parses the flags, opens the target once,
+// runs the tests in an e2e-framework environment stored in *testenv, then deletes the
+// suite's keys and proves none are left. It returns the exit code.
+func Main(m *testing.M, suite string, testenv *env.Environment) int {
+	opts := RegisterFlags(flag.CommandLine)
+	cfg, err := envconf.NewFromFlags()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "suite %s: %v\n", suite, err)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts.Kubeconfig = cfg.KubeconfigFile()
+	run, closeRun, err := Open(ctx, *opts, suite)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "suite %s: %v\n", suite, err)
+		return 2
+	}
+	defer closeRun()
+	if err := run.RecordFacts(ctx); err != nil {
+		// Facts are for the report's header; the checks themselves still run.
+		fmt.Fprintf(os.Stderr, "suite %s: %v\n", suite, err)
+	}
+	e, err := env.NewWithContext(context.WithValue(ctx, runKey{}, run), cfg)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "suite %s: %v\n", suite, err)
+		return 2
+	}
+	if opts.Target == TargetKube {
+		// These suites measure the data plane; the kube target reads objects only so far.
+		e.BeforeEachTest(func(ctx context.Context, _ *envconf.Config, t *testing.T) (context.Context, error) {
+			t.Skip(target.ErrKubeDataPlane.Error())
+			return ctx, nil
+		})
+	}
+	*testenv = e
+	code := e.Run(m)
+	// Cleanup runs even after Ctrl-C, on its own bounded context.
+	cleanCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	defer cancel()
+	if err := run.CleanupKeys(cleanCtx, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stdout, "FAIL: suite %s: %v\n", suite, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+// Open builds the run for a suite: catalog, target and recorder. The returned func
+// closes them.
+func Open(ctx context.Context, opts Options, suite string) (*Run, func(), error) {
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	if opts.RunID == "" {
+		var raw [4]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return nil, nil, fmt.Errorf("run id: %w", err)
+		}
+		opts.RunID = hex.EncodeToString(raw[:])
+	}
+	if err := loadgen.ValidatePrefix(opts.RunID); err != nil || strings.Contains(opts.RunID, ":") {
+		return nil, nil, fmt.Errorf("--run-id %q: want at least 4 characters without glob characters, whitespace or ':'", opts.RunID)
+	}
+	tgt, err := OpenTarget(ctx, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	rec := evidence.NewRecorder(nil)
+	if opts.Evidence != "" {
+		if rec, err = evidence.OpenFile(opts.Evidence); err != nil {
+			_ = tgt.Close()
+			return nil, nil, err
+		}
+	}
+	run := &Run{
+		Opts: opts, Target: tgt, Catalog: cat, Rec: rec,
+		Prefix:      keyPrefixBase + opts.RunID + ":" + suite + ":",
+		Interrupted: ctx,
+	}
+	return run, func() { _ = rec.Close(); _ = tgt.Close() }, nil
+}
+
+// RecordFacts writes what the report states about the target as evidence meta.
+func (r *Run) RecordFacts(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	facts, err := r.Target.Facts(ctx)
+	meta := map[string]string{
+		evidence.MetaTarget:       r.Target.Name(),
+		evidence.MetaRedisVersion: facts.RedisVersion,
+		evidence.MetaChartVersion: facts.ChartVersion,
+		evidence.MetaEnforcement:  facts.Enforcement,
+	}
+	for k, v := range meta {
+		if v == "" {
+			continue
+		}
+		if recErr := r.Rec.Meta(k, v); recErr != nil {
+			return recErr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("facts about the target: %w", err)
+	}
+	return nil
+}
+
+// OpenTarget opens the target the flags name.
+func OpenTarget(ctx context.Context, opts Options) (target.Target, error) {
+	switch opts.Target {
+	case TargetSandbox:
+		return target.OpenSandbox(opts.StateDir)
+	case TargetKube:
+		return target.OpenKube(ctx, opts.Kubeconfig)
+	default:
+		return nil, fmt.Errorf("--target %q: want %s or %s", opts.Target, TargetSandbox, TargetKube)
+	}
+}
+
+// CleanupKeys deletes every key under the run's prefix on the master and proves none
+// is left on any instance (SCAN, never KEYS). It writes one line of evidence to log.
+func (r *Run) CleanupKeys(ctx context.Context, log io.Writer) error {
+	if r.Opts.Target == TargetKube {
+		fmt.Fprintf(log, "cleanup: no data-plane access on the kube target, so no key under %s* was written\n", r.Prefix)
+		return nil
+	}
+	ep, err := r.Target.Endpoints(ctx)
+	if err != nil {
+		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
+	}
+	master, err := r.Target.Client(target.Cluster, ep.Master, target.Valid)
+	if err != nil {
+		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
+	}
+	defer master.Close()
+	deleted, err := loadgen.Cleanup(ctx, master, r.Prefix)
+	if err != nil {
+		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
+	}
+	var left []string
+	for _, inst := range ep.Instances {
+		client, err := r.Target.Client(target.Cluster, inst.Addr, target.Valid)
+		if err != nil {
+			return fmt.Errorf("count keys left under %s on %s: %w", r.Prefix, inst.Name, err)
+		}
+		// A replica applies the master's UNLINKs shortly after; give it a moment.
+		n, err := remainingWithin(ctx, client, r.Prefix, 5*time.Second)
+		_ = client.Close()
+		if err != nil {
+			return fmt.Errorf("count keys left under %s on %s: %w", r.Prefix, inst.Name, err)
+		}
+		if n > 0 {
+			left = append(left, fmt.Sprintf("%s: %d", inst.Name, n))
+		}
+	}
+	if len(left) > 0 {
+		return fmt.Errorf("keys left under %s after cleanup: %s", r.Prefix, strings.Join(left, ", "))
+	}
+	fmt.Fprintf(log, "cleanup: deleted %d keys under %s*; SCAN finds none left on %d instances\n", deleted, r.Prefix, len(ep.Instances))
+	return nil
+}
+
+func remainingWithin(ctx context.Context, store loadgen.KeyStore, prefix string, within time.Duration) (int, error) {
+	deadline := time.Now().Add(within)
+	for {
+		n, err := loadgen.Remaining(ctx, store, prefix)
+		if err != nil || n == 0 || time.Now().After(deadline) {
+			return n, err
+		}
+		select {
+		case <-ctx.Done():
+			return n, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

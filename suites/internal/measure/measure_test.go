@@ -1,0 +1,285 @@
+package measure
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+)
+
+func TestDegradationBound(t *testing.T) {
+	tests := []struct {
+		name                   string
+		baseline, ratio, slack float64
+		want                   float64
+		wantErr                bool
+	}{
+		{"sub-millisecond baseline gets the slack", 0.3, 3, 1, 1.3, false},
+		{"large baseline gets the ratio", 2, 3, 1, 6, false},
+		{"equal at the crossover", 0.5, 3, 1, 1.5, false},
+		{"ratio below one is refused", 1, 0.5, 1, 0, true},
+		{"negative slack is refused", 1, 3, -1, 0, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := DegradationBound(tc.baseline, tc.ratio, tc.slack)
+			if tc.wantErr {
+				require.Error(t, err)
+				return
+			}
+			require.NoError(t, err)
+			assert.InDelta(t, tc.want, got, 1e-9)
+		})
+	}
+}
+
+func TestReadReplyParsesEveryRESP2Type(t *testing.T) {
+	tests := []struct {
+		name string
+		wire string
+		want Reply
+	}{
+		{"simple", "+PONG\r\n", Reply{Type: '+', Text: "PONG"}},
+		{"error", "-NOAUTH Authentication required.\r\n", Reply{Type: '-', Text: "NOAUTH Authentication required."}},
+		{"integer", ":42\r\n", Reply{Type: ':', Text: "42"}},
+		{"bulk", "$5\r\nhello\r\n", Reply{Type: '$', Text: "hello"}},
+		{"nil bulk", "$-1\r\n", Reply{Type: '$', Nil: true}},
+		{"array", "*2\r\n$1\r\na\r\n:1\r\n", Reply{Type: '*', Elements: []Reply{{Type: '$', Text: "a"}, {Type: ':', Text: "1"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadReply(bufio.NewReader(strings.NewReader(tc.wire)))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestReadReplyRejectsMalformedInput(t *testing.T) {
+	for _, wire := range []string{"PONG\r\n", "+PONG\n", "$x\r\n", "*-x\r\n", "$5\r\nab", "$999999999999\r\n"} {
+		_, err := ReadReply(bufio.NewReader(strings.NewReader(wire)))
+		assert.Error(t, err, "%q", wire)
+	}
+}
+
+func FuzzReadReply(f *testing.F) {
+	for _, seed := range []string{"+OK\r\n", "-ERR x\r\n", "$3\r\nabc\r\n", "*1\r\n:1\r\n", "*-1\r\n"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, wire string) {
+		_, _ = ReadReply(bufio.NewReader(strings.NewReader(wire)))
+	})
+}
+
+func TestAppendCommandEncodesBulkStrings(t *testing.T) {
+	assert.Equal(t, "*2\r\n$4\r\nAUTH\r\n$3\r\na b\r\n", string(AppendCommand(nil, "AUTH", "a b")))
+}
+
+func startRedis(t *testing.T, password bool) *localredis.Server {
+	t.Helper()
+	if ok, why := localredis.Available(); !ok {
+		t.Skip(why)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
+	if !password {
+		// Turn auth off the way a broken values file would: no requirepass.
+		c := srv.Client()
+		defer c.Close()
+		require.NoError(t, c.ConfigSet(ctx, "requirepass", "").Err())
+	}
+	return srv
+}
+
+func dialer(addr string) DialFunc {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
+
+func TestProbeUnauthorizedAgainstRealRedis(t *testing.T) {
+	withAuth := startRedis(t, true)
+	withoutAuth := startRedis(t, false)
+	for _, kind := range AttemptKinds() {
+		t.Run(kind.String()+" is rejected when auth is on", func(t *testing.T) {
+			tally, err := ProbeUnauthorized(context.Background(), dialer(withAuth.Addr), kind, 250, "bogus123", 2*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, 250, tally.Attempts)
+			assert.Equal(t, 250, tally.Rejected)
+			assert.Equal(t, 0, tally.Accepted)
+			assert.Equal(t, 0, tally.Redials, "NOAUTH and WRONGPASS keep the connection")
+			assert.Equal(t, 100.0, tally.RejectedPercent())
+			assert.Equal(t, 250, tally.Replies["NOAUTH"])
+		})
+		t.Run(kind.String()+" is accepted when auth is off", func(t *testing.T) {
+			tally, err := ProbeUnauthorized(context.Background(), dialer(withoutAuth.Addr), kind, 150, "bogus123", 2*time.Second)
+			require.NoError(t, err)
+			assert.Equal(t, 150, tally.Attempts)
+			assert.Equal(t, 0, tally.Rejected)
+			assert.Equal(t, 150, tally.Accepted)
+		})
+	}
+}
+
+func TestProbeUnauthorizedReportsADialFailure(t *testing.T) {
+	dial := func(context.Context) (net.Conn, error) { return nil, errors.New("connection refused") }
+	_, err := ProbeUnauthorized(context.Background(), dial, WithoutPassword, 10, "x", time.Second)
+	require.ErrorContains(t, err, "connection refused")
+}
+
+func TestParseMonitorLine(t *testing.T) {
+	tests := []struct {
+		line string
+		want MonitorCommand
+	}{
+		{`1700000000.123456 [0 10.244.0.100:40112] "SET" "conformance:ab:k" "v" "PX" "600000"`,
+			MonitorCommand{Name: "SET", Args: []string{"conformance:ab:k", "v", "PX", "600000"}, Client: "0 10.244.0.100:40112"}},
+		{`1700000000.1 [0 lua] "get" "a\"b\\c\x41\n"`,
+			MonitorCommand{Name: "GET", Args: []string{"a\"b\\cA\n"}, Client: "0 lua"}},
+		{`1700000000.1 [0 unix:/tmp/r.sock] "ping"`, MonitorCommand{Name: "PING", Client: "0 unix:/tmp/r.sock"}},
+	}
+	for _, tc := range tests {
+		got, err := ParseMonitorLine(tc.line)
+		require.NoError(t, err, tc.line)
+		assert.Equal(t, tc.want, got)
+	}
+	for _, bad := range []string{"OK", `1.0 [0 x] SET`, `1.0 [0 x] "unterminated`, `1.0 [0 x]`, `1.0 [0 x] "a\x4"`} {
+		_, err := ParseMonitorLine(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func FuzzParseMonitorLine(f *testing.F) {
+	f.Add(`1700000000.123456 [0 10.0.0.1:4000] "SET" "k" "v"`)
+	f.Add(`1.0 [0 lua] "get" "\x41\\"`)
+	f.Fuzz(func(t *testing.T, line string) {
+		_, _ = ParseMonitorLine(line)
+	})
+}
+
+func TestKeySpecKeys(t *testing.T) {
+	args := []string{"a", "1", "b", "2"}
+	assert.Equal(t, []string{"a"}, KeySpec{1, 1, 1}.Keys(args))
+	assert.Equal(t, []string{"a", "b"}, KeySpec{1, -1, 2}.Keys(args))
+	assert.Equal(t, []string{"a", "1", "b", "2"}, KeySpec{1, -1, 1}.Keys(args))
+	assert.Nil(t, KeySpec{0, 0, 0}.Keys(args))
+}
+
+func TestSafetyViolations(t *testing.T) {
+	specs := map[string]KeySpec{"SET": {1, 1, 1}, "MGET": {1, -1, 1}, "PING": {}, "CONFIG": {}, "SCAN": {}}
+	const prefix = "conformance:run1:"
+	tests := []struct {
+		name string
+		cmds []MonitorCommand
+		want []string
+	}{
+		{"keys under the prefix pass", []MonitorCommand{{Name: "SET", Args: []string{prefix + "a", "v"}}, {Name: "MGET", Args: []string{prefix + "a", prefix + "b"}}, {Name: "SCAN", Args: []string{"0", "MATCH", prefix + "*"}}}, nil},
+		{"a key outside the prefix fails", []MonitorCommand{{Name: "MGET", Args: []string{prefix + "a", "session:42"}}}, []string{`MGET touches key "session:42" outside the prefix "conformance:run1:"`}},
+		{"FLUSHALL fails", []MonitorCommand{{Name: "FLUSHALL", Client: "c"}}, []string{"forbidden command FLUSHALL from c"}},
+		{"KEYS fails", []MonitorCommand{{Name: "KEYS", Args: []string{"*"}, Client: "c"}}, []string{"forbidden command KEYS from c"}},
+		{"CONFIG SET fails, CONFIG GET passes", []MonitorCommand{{Name: "CONFIG", Args: []string{"get", "x"}}, {Name: "CONFIG", Args: []string{"set", "x", "y"}, Client: "c"}}, []string{"forbidden command CONFIG SET from c"}},
+		{"an unknown command fails", []MonitorCommand{{Name: "NEWCMD"}}, []string{"command NEWCMD is unknown to COMMAND INFO: its keys cannot be checked"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, SafetyViolations(tc.cmds, specs, prefix))
+		})
+	}
+}
+
+func TestLedgerFindsLostAndChangedWrites(t *testing.T) {
+	l := NewLedger()
+	for _, k := range []string{"a", "b", "c", "d"} {
+		l.Ack(k, "v-"+k)
+	}
+	store := map[string]string{"a": "v-a", "c": "other", "d": "v-d"}
+	mget := func(_ context.Context, keys ...string) ([]any, error) {
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			if v, ok := store[k]; ok {
+				out[i] = v
+			}
+		}
+		return out, nil
+	}
+	lost, err := l.Verify(context.Background(), mget)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"b", "c"}, lost)
+	assert.Equal(t, 4, l.Len())
+}
+
+func TestLedgerKeepsTheLastAckAndAcceptsUnackedLaterWrites(t *testing.T) {
+	l := NewLedger()
+	l.Ack("a", "1")
+	l.Ack("a", "2") // overwritten: only "2" is the acknowledged state
+	l.Ack("b", "1")
+	l.Unacked("b", "2") // sent when the master died: the server may have applied it
+	l.Ack("c", "1")
+	l.Unacked("c", "2")
+	store := map[string]string{"a": "1", "b": "2", "c": "1"}
+	mget := func(_ context.Context, keys ...string) ([]any, error) {
+		out := make([]any, len(keys))
+		for i, k := range keys {
+			out[i] = store[k]
+		}
+		return out, nil
+	}
+	lost, err := l.Verify(context.Background(), mget)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a"}, lost, "a lost its acknowledged overwrite; b and c hold acceptable values")
+	assert.Equal(t, 3, l.Len())
+	assert.Equal(t, 4, l.Writes())
+}
+
+func TestLedgerVerifyReportsReadErrors(t *testing.T) {
+	l := NewLedger()
+	l.Ack("a", "1")
+	_, err := l.Verify(context.Background(), func(context.Context, ...string) ([]any, error) { return nil, errors.New("LOADING") })
+	require.ErrorContains(t, err, "LOADING")
+}
+
+func TestOutageAfter(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	at := func(ms int, ok bool) Outcome {
+		return Outcome{At: t0.Add(time.Duration(ms) * time.Millisecond), OK: ok}
+	}
+	tests := []struct {
+		name         string
+		outcomes     []Outcome
+		wantFailed   int
+		wantDuration time.Duration
+	}{
+		{"no failure", []Outcome{at(10, true), at(20, true)}, 0, 0},
+		{"failures before the fault are ignored", []Outcome{at(-10, false), at(10, true)}, 0, 0},
+		{"outage from first failure to first success", []Outcome{at(50, true), at(100, false), at(1500, false), at(2100, true), at(2200, true)}, 2, 2000 * time.Millisecond},
+		{"order does not matter", []Outcome{at(2100, true), at(100, false), at(1500, false)}, 2, 2000 * time.Millisecond},
+		{"never recovered runs to the end", []Outcome{at(100, false), at(200, false)}, 2, 4900 * time.Millisecond},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := OutageAfter(tc.outcomes, t0)
+			assert.Equal(t, tc.wantFailed, o.Failed)
+			assert.Equal(t, tc.wantDuration, o.Duration(t0.Add(5*time.Second)))
+		})
+	}
+}
+
+func TestPercentileIsNearestRank(t *testing.T) {
+	values := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
+	assert.Equal(t, 10.0, Percentile(values, 95))
+	assert.Equal(t, 5.0, Percentile(values, 50))
+	assert.Equal(t, 1.0, Percentile(values, 1))
+	assert.Equal(t, 0.0, Percentile(nil, 95))
+}

@@ -1,0 +1,61 @@
+# Live suites (suites/, tools/target): e2e-framework features against one target.
+#
+#   make live-suites [TARGET=sandbox] [VALUES=...] [DISRUPTIVE=1]
+#       (called by `make conformance`) brings up a sandbox of its own when
+#       TARGET=sandbox, runs every suite package one after another with
+#       `go test -json` into $(OUT)/tests.json and the evidence into
+#       $(OUT)/evidence.jsonl, and always takes the sandbox down again.
+#   make test-suites          unit tests of the suites' own logic (no target needed)
+#   make test-suites-safety   safety of a run against production (DESIGN §6): MONITOR
+#       during a non-disruptive run (no key outside the prefix, no FLUSHALL/FLUSHDB/
+#       CONFIG SET/DEBUG/SHUTDOWN/KEYS), no password in any artifact, and a SIGINT in
+#       the middle of a disruptive check leaves both instances healthy.
+#   make overlay-verdicts     each fixtures/overlays/*.yaml through `make conformance
+#       STATIC=0`; prints which requirements failed (what each overlay must break).
+
+# The suites' sandbox has its own state dir, so a developer's `make sandbox-up` and a
+# conformance run do not step on each other.
+SUITES_STATE ?= /run/redis-shared-conformance
+SUITES_TIMEOUT ?= 30m
+OVERLAYS ?= $(wildcard fixtures/overlays/*.yaml)
+# Suite packages only: the flags below mean nothing to suites/internal/...
+SUITE_PACKAGES = $$($(GO) list ./suites/... | grep -v '/suites/internal/')
+SUITE_ARGS = --target=$(TARGET) --state-dir=$(SUITES_STATE) --evidence=$(OUT)/evidence.jsonl $(if $(filter 1,$(DISRUPTIVE)),--disruptive)
+
+TEST_TARGETS += test-suites test-suites-safety
+
+.PHONY: live-suites test-suites test-suites-safety overlay-verdicts
+
+# go test's exit status is not this target's: the report judges every check, and a
+# check that did not run is reported not-run. -p 1: suites share one deployment, so a
+# kill in one package must never overlap a measurement in another.
+live-suites: $(CONFORM)
+	@mkdir -p $(OUT)
+	@rm -f $(OUT)/tests.json $(OUT)/evidence.jsonl
+	@if [ "$(TARGET)" = sandbox ]; then \
+	  trap '$(CONFORM) sandbox down --state-dir $(SUITES_STATE) >&2 || true' EXIT; \
+	  $(CONFORM) sandbox up --state-dir $(SUITES_STATE) $(VALUES_FLAGS) >&2 || { echo "live-suites: the sandbox did not come up: every live check is reported not-run" >&2; exit 1; }; \
+	fi; \
+	start=$$(date +%s); rc=0; \
+	$(GO) test -count=1 -p 1 -json -timeout $(SUITES_TIMEOUT) $(SUITE_PACKAGES) -args $(SUITE_ARGS) > $(OUT)/tests.json || rc=$$?; \
+	echo "live-suites: go test exited $$rc after $$(( $$(date +%s) - start )) s (the report judges the checks)" >&2
+
+# test-go leaves suites/ out; the suites' own logic is tested here (tools/target's
+# tests run under test-go). The safety package needs a sandbox: its own target.
+test-suites:
+	$(GO) test -count=1 $$($(GO) list ./suites/internal/... | grep -v '/suites/internal/safety')
+
+# A real non-disruptive run under MONITOR, then a disruptive check cut by SIGINT: the
+# safety tests bring up their own sandbox (one at a time: -p 1).
+test-suites-safety: deps $(CONFORM)
+	$(GO) test -count=1 -p 1 -timeout 15m -v ./suites/internal/safety/ -args --conform=$(CONFORM)
+
+overlay-verdicts: $(CONFORM)
+	@for o in $(OVERLAYS); do \
+	  out=$(OUT)/overlays/$$(basename $$o .yaml); mkdir -p $$out; \
+	  start=$$(date +%s); \
+	  $(MAKE) --no-print-directory conformance STATIC=0 VALUES=$$o OUT=$$out DISRUPTIVE=$(DISRUPTIVE) >$$out/make.log 2>&1 || true; \
+	  printf '%-28s %-6s %4s s  failed: %s\n' "$$(basename $$o)" \
+	    "$$(grep -oE '^(GO|NO-GO):' $$out/make.log | tail -1 | tr -d :)" "$$(( $$(date +%s) - start ))" \
+	    "$$(awk -F'|' '$$2 ~ /^ (FR|SC)-[0-9]+a? $$/ && $$4 ~ /FAIL/ {gsub(/ /, "", $$2); printf "%s ", $$2}' $$out/report.md 2>/dev/null)"; \
+	done
