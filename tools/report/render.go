@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/redis-shared/conformance/tools/evidence"
 )
 
 // WriteJSON renders report.json.
@@ -87,19 +89,37 @@ func WriteMarkdown(w io.Writer, r Report) error {
 }
 
 func headlineEvidence(req RequirementResult) string {
-	var parts []string
+	var figures []evidence.Figure
 	for _, c := range req.Checks {
-		for _, f := range c.Figures {
-			parts = append(parts, f.String())
-			if len(parts) == 3 {
-				return strings.Join(parts, "; ")
-			}
+		figures = append(figures, c.Figures...)
+	}
+	if len(figures) == 0 {
+		return req.Reason
+	}
+	// Figures that speak to the threshold (p95 for "p95_latency", "rate" for
+	// "sustained_rate") lead; the rest follow in recorded order.
+	var words []string
+	if name, _, ok := strings.Cut(req.Threshold, " "); ok {
+		words = strings.Split(name, "_")
+	}
+	sort.SliceStable(figures, func(i, j int) bool {
+		return relevance(figures[i].Name, words) > relevance(figures[j].Name, words)
+	})
+	parts := make([]string, 0, 3)
+	for _, f := range figures[:min(3, len(figures))] {
+		parts = append(parts, f.String())
+	}
+	return strings.Join(parts, "; ")
+}
+
+func relevance(figure string, words []string) int {
+	score := 0
+	for _, w := range words {
+		if len(w) > 2 && strings.Contains(strings.ToLower(figure), strings.ToLower(w)) {
+			score++
 		}
 	}
-	if len(parts) > 0 {
-		return strings.Join(parts, "; ")
-	}
-	return req.Reason
+	return score
 }
 
 func mdEscape(s string) string {
