@@ -37,6 +37,7 @@ func commands() []command {
 		{"coverage", "print the requirement -> checks matrix and fail on gaps", runCoverage},
 		{"policy", "evaluate the Rego policy gate over helm-values, rendered manifests and tofu", runPolicy},
 		{"sandbox", "local stand-in: real Redis, exporter and Prometheus in network namespaces", runSandbox},
+		{"cutover", "move beersystem onto redis-shared in a planned downtime: plan, apply, verify, rollback, decommission", runCutover},
 		{"report", "join policy results, go test -json events and evidence into the go/no-go report", runReport},
 	}
 }

@@ -172,11 +172,19 @@ func (s *Sandbox) Client(from Vantage, addr string, creds Credentials) (*redis.C
 
 // LoadDialer returns a generator dialer from the vantage point.
 func (s *Sandbox) LoadDialer(from Vantage, addr string, conns int) (loadgen.Dialer, error) {
-	opts, err := s.options(from, addr, Valid)
+	st, err := s.state()
 	if err != nil {
 		return nil, err
 	}
-	return newLoadDialer(opts, conns), nil
+	// The generator's own client, the one `make bench` chose; it dials from the vantage point.
+	return loadgen.NewDialer(loadgen.DefaultClient, loadgen.Endpoint{
+		Addr:         addr,
+		Password:     s.password,
+		DialTimeout:  dialTimeout,
+		ReadTimeout:  ioTimeout,
+		WriteTimeout: ioTimeout,
+		DialContext:  st.Dialer(string(from)),
+	}, conns)
 }
 
 // Prometheus is the sandbox's Prometheus, reached from its vantage point.

@@ -1,0 +1,44 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestCutoverBadInput(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nope")
+	garbage := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(garbage, []byte("not: [a kubeconfig"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{name: "no action", args: nil, want: "usage: conform cutover plan|apply|verify|rollback|decommission"},
+		{name: "unknown action", args: []string{"migrate"}, want: `unknown action "migrate"`},
+		{name: "bad gate", args: []string{"plan", "--kubeconfig", missing, "--gate", "maybe"}, want: `--gate "maybe"`},
+		{name: "negative soak", args: []string{"decommission", "--kubeconfig", missing, "--soak", "-1h"}, want: "--soak -1h0m0s"},
+		{name: "zero timeout", args: []string{"apply", "--kubeconfig", missing, "--timeout", "0s"}, want: "--timeout 0s"},
+		{name: "missing kubeconfig", args: []string{"plan", "--kubeconfig", missing}, want: "kubeconfig"},
+		{name: "malformed kubeconfig", args: []string{"verify", "--kubeconfig", garbage}, want: "kubeconfig"},
+		{name: "stray argument", args: []string{"plan", "extra"}, want: `unexpected argument "extra"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := runCutover(context.Background(), tc.args, IOStreams{Out: &out, ErrOut: &errOut})
+			assert.Equal(t, ExitBadInput, code)
+			assert.Contains(t, errOut.String(), tc.want)
+			assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut.String()), "\n")+1, "one line: %q", errOut.String())
+			assert.Empty(t, out.String())
+		})
+	}
+}

@@ -1,0 +1,387 @@
+// Package cutover is the beersystem cutover runbook (user story 4): it moves the
+// beersystem Deployment from its own Redis to redis-shared with planned downtime.
+// Every step records its progress in an annotation on the Deployment, so apply is
+// idempotent and resumes after an interruption, and rollback restores the recorded
+// replicas and Redis env settings exactly.
+package cutover
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
+
+	"github.com/redis-shared/conformance/tools/catalog"
+)
+
+// StateAnnotation holds the recorded State as JSON on the Deployment.
+const StateAnnotation = "redis-shared.io/cutover"
+
+// The steps of apply, in order; Options.AfterStep and errors name them.
+const (
+	StepRecord    = "record"
+	StepScaleDown = "scale-down"
+	StepPatch     = "patch"
+	StepScaleUp   = "scale-up"
+)
+
+// Phases of the recorded state: the last step that completed.
+const (
+	PhaseRecorded   = "recorded"
+	PhaseScaledDown = "scaled-down"
+	PhasePatched    = "patched"
+	PhaseDone       = "done"
+)
+
+// Defaults of Options.
+const (
+	DefaultNamespace      = "beersystem"
+	DefaultDeployment     = "beersystem"
+	DefaultOldRedis       = "beersystem-redis"
+	DefaultRedisNamespace = "redis"
+	DefaultSecret         = "redis-shared-auth"
+	DefaultSecretKey      = "redis-password"
+	DefaultNewHost        = "redis-shared-master.redis.svc.cluster.local"
+	DefaultNewPort        = 6379
+	DefaultWaitTimeout    = 2 * time.Minute
+)
+
+// Options configure a Runbook. Zero values take the defaults above.
+type Options struct {
+	Namespace      string
+	Deployment     string
+	OldRedis       string
+	RedisNamespace string
+	Secret         string
+	SecretKey      string
+	NewHost        string
+	NewPort        int
+	// HostEnv, PortEnv, PasswordEnv name the Deployment's Redis env vars; empty ones
+	// are guessed from the container's env (see GuessEnv).
+	HostEnv, PortEnv, PasswordEnv string
+	// WaitTimeout bounds each wait for pods to go or become Ready.
+	WaitTimeout time.Duration
+	// Gate is the optional conformance-report preflight gate.
+	Gate Gate
+	// Now is the clock (decommission's soak time); nil is time.Now.
+	Now func() time.Time
+	// Log receives one line per step; nil discards.
+	Log io.Writer
+	// BeforeStep, when set, runs before scale-down, patch and scale-up; an error from
+	// it counts as a failure of that step (tests inject failures and interruptions).
+	BeforeStep func(ctx context.Context, step string) error
+}
+
+// State is what the annotation records.
+type State struct {
+	Phase string `json:"phase"`
+	// Container is the container whose env was changed.
+	Container string `json:"container"`
+	Replicas  int32  `json:"replicas"`
+	// Env is the container's complete original env list, so rollback restores it
+	// exactly (order included).
+	Env          []corev1.EnvVar `json:"env"`
+	HostEnv      string          `json:"hostEnv"`
+	PortEnv      string          `json:"portEnv"`
+	PasswordEnv  string          `json:"passwordEnv"`
+	ScaledDownAt *time.Time      `json:"scaledDownAt,omitempty"`
+	ReadyAt      *time.Time      `json:"readyAt,omitempty"`
+	// DowntimeSeconds is scale-down to Ready: the evidence of the planned downtime.
+	DowntimeSeconds float64 `json:"downtimeSeconds,omitempty"`
+	// DecommissionedAt is when decommission --confirm started deleting the old Redis.
+	DecommissionedAt *time.Time `json:"decommissionedAt,omitempty"`
+}
+
+// Runbook runs the cutover steps against one cluster.
+type Runbook struct {
+	cs   kubernetes.Interface
+	opts Options
+}
+
+// New returns a Runbook with the defaults filled in.
+func New(cs kubernetes.Interface, opts Options) *Runbook {
+	def := func(s *string, d string) {
+		if *s == "" {
+			*s = d
+		}
+	}
+	def(&opts.Namespace, DefaultNamespace)
+	def(&opts.Deployment, DefaultDeployment)
+	def(&opts.OldRedis, DefaultOldRedis)
+	def(&opts.RedisNamespace, DefaultRedisNamespace)
+	def(&opts.Secret, DefaultSecret)
+	def(&opts.SecretKey, DefaultSecretKey)
+	def(&opts.NewHost, DefaultNewHost)
+	if opts.NewPort == 0 {
+		opts.NewPort = DefaultNewPort
+	}
+	if opts.WaitTimeout == 0 {
+		opts.WaitTimeout = DefaultWaitTimeout
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	return &Runbook{cs: cs, opts: opts}
+}
+
+func (r *Runbook) logf(format string, args ...any) {
+	fmt.Fprintf(r.opts.Log, format+"\n", args...)
+}
+
+// EnvNames are the Redis env var names of the Deployment.
+type EnvNames struct {
+	Container            string
+	Host, Port, Password string
+}
+
+// GuessEnv picks, in the containers, the env var names for host, port and password:
+// the configured ones, else the first name containing REDIS and HOST, PORT or
+// PASSWORD. The container is the first holding any of them.
+func GuessEnv(containers []corev1.Container, host, port, password string) (EnvNames, error) {
+	for _, c := range containers {
+		names := EnvNames{Container: c.Name, Host: host, Port: port, Password: password}
+		for _, e := range c.Env {
+			up := strings.ToUpper(e.Name)
+			if !strings.Contains(up, "REDIS") {
+				continue
+			}
+			switch {
+			case names.Host == "" && strings.Contains(up, "HOST"):
+				names.Host = e.Name
+			case names.Port == "" && strings.Contains(up, "PORT"):
+				names.Port = e.Name
+			case names.Password == "" && strings.Contains(up, "PASSWORD"):
+				names.Password = e.Name
+			}
+		}
+		if hasEnv(c, names.Host) || hasEnv(c, names.Port) || hasEnv(c, names.Password) {
+			if names.Host == "" || names.Port == "" || names.Password == "" {
+				return EnvNames{}, fmt.Errorf("container %s: Redis env names not all found (host %q, port %q, password %q): set them", c.Name, names.Host, names.Port, names.Password)
+			}
+			return names, nil
+		}
+	}
+	return EnvNames{}, fmt.Errorf("no container has Redis env settings (names containing REDIS and HOST/PORT/PASSWORD, or %q/%q/%q)", host, port, password)
+}
+
+func hasEnv(c corev1.Container, name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, e := range c.Env {
+		if e.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func containerIndex(spec *corev1.PodSpec, name string) int {
+	for i, c := range spec.Containers {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// PatchedEnv returns env with host and port set to values and the password taken
+// from the Secret by secretKeyRef; other entries keep their place.
+func PatchedEnv(env []corev1.EnvVar, names EnvNames, host string, port int, secret, key string) []corev1.EnvVar {
+	want := map[string]corev1.EnvVar{
+		names.Host: {Name: names.Host, Value: host},
+		names.Port: {Name: names.Port, Value: fmt.Sprint(port)},
+		names.Password: {Name: names.Password, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key,
+		}}},
+	}
+	out := make([]corev1.EnvVar, 0, len(env)+3)
+	seen := map[string]bool{}
+	for _, e := range env {
+		if w, ok := want[e.Name]; ok {
+			out = append(out, w)
+			seen[e.Name] = true
+			continue
+		}
+		out = append(out, e)
+	}
+	for _, n := range []string{names.Host, names.Port, names.Password} {
+		if !seen[n] {
+			out = append(out, want[n])
+		}
+	}
+	return out
+}
+
+// ReadState returns the recorded state of the Deployment, nil when there is none.
+func ReadState(d *appsv1.Deployment) (*State, error) {
+	raw, ok := d.Annotations[StateAnnotation]
+	if !ok {
+		return nil, nil
+	}
+	var s State
+	if err := json.Unmarshal([]byte(raw), &s); err != nil {
+		return nil, fmt.Errorf("annotation %s on Deployment %s/%s: %w", StateAnnotation, d.Namespace, d.Name, err)
+	}
+	return &s, nil
+}
+
+func (r *Runbook) getDeployment(ctx context.Context) (*appsv1.Deployment, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	d, err := r.cs.AppsV1().Deployments(r.opts.Namespace).Get(ctx, r.opts.Deployment, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("Deployment %s/%s: %w", r.opts.Namespace, r.opts.Deployment, err)
+	}
+	return d, nil
+}
+
+// update applies change to a fresh copy of the Deployment, retrying on conflicts.
+func (r *Runbook) update(ctx context.Context, what string, change func(d *appsv1.Deployment) error) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		d, err := r.getDeployment(ctx)
+		if err != nil {
+			return err
+		}
+		if err := change(d); err != nil {
+			return err
+		}
+		uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err = r.cs.AppsV1().Deployments(r.opts.Namespace).Update(uctx, d, metav1.UpdateOptions{FieldManager: "conform-cutover"})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func setState(d *appsv1.Deployment, s *State) error {
+	if s == nil {
+		delete(d.Annotations, StateAnnotation)
+		return nil
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if d.Annotations == nil {
+		d.Annotations = map[string]string{}
+	}
+	d.Annotations[StateAnnotation] = string(raw)
+	return nil
+}
+
+// waitPodsGone waits until no pod of the Deployment's selector is left.
+func (r *Runbook) waitPodsGone(ctx context.Context, d *appsv1.Deployment) error {
+	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
+	if err != nil {
+		return fmt.Errorf("selector of %s: %w", d.Name, err)
+	}
+	return r.poll(ctx, "no beersystem pod left", func(ctx context.Context) (bool, error) {
+		n, err := r.countPods(ctx, sel)
+		return n == 0, err
+	})
+}
+
+func (r *Runbook) countPods(ctx context.Context, sel labels.Selector) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	pods, err := r.cs.CoreV1().Pods(r.opts.Namespace).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return 0, fmt.Errorf("list pods: %w", err)
+	}
+	return len(pods.Items), nil
+}
+
+// waitReady waits until the Deployment's current generation has every replica
+// updated, Ready and available, and no old pod remains.
+func (r *Runbook) waitReady(ctx context.Context) error {
+	var last string
+	err := r.poll(ctx, "beersystem Ready", func(ctx context.Context) (bool, error) {
+		d, err := r.getDeployment(ctx)
+		if err != nil {
+			return false, err
+		}
+		last = statusLine(d)
+		return healthy(d), nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w (last seen: %s)", err, last)
+	}
+	return nil
+}
+
+func healthy(d *appsv1.Deployment) bool {
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	st := d.Status
+	return st.ObservedGeneration >= d.Generation && st.Replicas == want &&
+		st.UpdatedReplicas == want && st.ReadyReplicas == want && st.AvailableReplicas == want
+}
+
+func (r *Runbook) poll(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
+	deadline := time.Now().Add(r.opts.WaitTimeout)
+	for {
+		ok, err := cond(ctx)
+		if err != nil {
+			return fmt.Errorf("wait for %s: %w", what, err)
+		}
+		if ok {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("waited %s for %s", r.opts.WaitTimeout, what)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// CatalogSoak is FR-018's soak_time bound from the requirement catalog.
+func CatalogSoak() (time.Duration, error) {
+	cat, err := catalog.Load()
+	if err != nil {
+		return 0, fmt.Errorf("catalog: %w", err)
+	}
+	b, err := cat.Bound("FR-018", "soak_time")
+	if err != nil {
+		return 0, fmt.Errorf("catalog: %w", err)
+	}
+	v, err := b.Float()
+	if err != nil {
+		return 0, fmt.Errorf("catalog: %w", err)
+	}
+	unit := map[string]time.Duration{"h": time.Hour, "min": time.Minute, "s": time.Second}[b.Unit]
+	if unit == 0 {
+		return 0, fmt.Errorf("catalog: FR-018 soak_time unit %q not handled", b.Unit)
+	}
+	return time.Duration(v * float64(unit)), nil
+}
+
+// ErrInterrupted marks an apply stopped by its context: nothing was rolled back and
+// apply resumes from the recorded state.
+var ErrInterrupted = errors.New("interrupted")
+
+// notFound says whether err is a Kubernetes NotFound.
+func notFound(err error) bool { return apierrors.IsNotFound(err) }
