@@ -66,16 +66,9 @@ func TestThroughput(t *testing.T) {
 	testenv.Test(t, sustained)
 }
 
-func endpoints(ctx context.Context, t *testing.T) target.Endpoints {
-	t.Helper()
-	ep, err := harness.From(ctx).Target.Endpoints(ctx)
-	require.NoError(t, err, "target endpoints")
-	return ep
-}
-
 func assessClusterLatency(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	threshold := r.Threshold(t, "SC-001")
 	require.Equal(t, "ms", threshold.Unit, "SC-001 threshold unit")
 	cfg := loadgen.Config{
@@ -219,7 +212,7 @@ func pipeWithTTL(ctx context.Context, c *redis.Client, key string, create func(r
 
 func assessDataStructures(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	client, err := r.Target.Client(target.Cluster, ep.Master, target.Valid)
 	require.NoError(t, err)
 	defer client.Close()
@@ -255,7 +248,7 @@ func info(ctx context.Context, t *testing.T, r *harness.Run, addr, section strin
 
 func assessReplicationHealth(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	replicas := ep.ByRole(target.RoleReplica)
 	require.NotEmpty(t, replicas, "the deployment runs no replica: there is no second instance to replicate to")
 	masterInfo := info(ctx, t, r, ep.Master, "replication")
@@ -287,7 +280,7 @@ func assessReplicationHealth(ctx context.Context, t *testing.T, _ *envconf.Confi
 
 func assessReplicaVisibility(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	bound := harness.Seconds(t, r.Bound(t, "FR-006", "replica_visibility"))
 	replicas := ep.ByRole(target.RoleReplica)
 	require.NotEmpty(t, replicas, "the deployment runs no replica: a write cannot become visible on a second instance")
@@ -352,7 +345,7 @@ type baselineKey struct{}
 
 func assessBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	cfg := loadgen.Config{
 		Mode:        loadgen.OpenLoop,
 		Rate:        harness.Number(t, r.Bound(t, "SC-006", "baseline_rate")),
@@ -370,7 +363,7 @@ func assessBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 
 func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	baseline, ok := ctx.Value(baselineKey{}).(loadgen.Result)
 	require.True(t, ok, "the baseline assessment did not run")
 	threshold := r.Threshold(t, "SC-006")
@@ -418,7 +411,7 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 
 func assessSaturation(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	cfg := loadgen.Config{
 		Mode:        loadgen.ClosedLoop,
 		Duration:    harness.Seconds(t, r.Bound(t, "SC-006", "saturation_duration")),

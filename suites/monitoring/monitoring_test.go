@@ -58,13 +58,6 @@ func prometheus(ctx context.Context, t *testing.T) *target.Prometheus {
 	return prom
 }
 
-func endpoints(ctx context.Context, t *testing.T) target.Endpoints {
-	t.Helper()
-	ep, err := harness.From(ctx).Target.Endpoints(ctx)
-	require.NoError(t, err, "target endpoints")
-	return ep
-}
-
 // waitTimeout bounds waits for Prometheus to have what a check needs: a few scrape
 // intervals at the catalog's freshness bound.
 func waitTimeout(t *testing.T, r *harness.Run) time.Duration {
@@ -74,7 +67,7 @@ func waitTimeout(t *testing.T, r *harness.Run) time.Duration {
 func assessTargetsUp(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	prom := prometheus(ctx, t)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	health := map[string]string{}
 	err := harness.WaitFor(ctx, "every instance's scrape target to be up", waitTimeout(t, r), time.Second, func(ctx context.Context) (bool, error) {
 		targets, err := prom.Targets(ctx)
@@ -186,7 +179,7 @@ func appliesTo(mc metricCheck, role string) bool {
 func assessMetricSet(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	prom := prometheus(ctx, t)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	require.NotEmpty(t, ep.Instances)
 	values := map[string]map[string]float64{} // metric -> pod -> value
 	missing := func() []string {
@@ -233,7 +226,7 @@ func assessMetricSet(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 func assessFreshness(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	prom := prometheus(ctx, t)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	threshold := r.Threshold(t, "SC-005")
 	window := 3 * harness.Seconds(t, threshold)
 	selector := fmt.Sprintf("%s[%ds]", instanceDownMetric, int(window.Seconds()))
@@ -345,7 +338,7 @@ func updateGaps(series []target.Series, pod string, now time.Time) (gaps []float
 func assessInstanceDownAlert(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	prom := prometheus(ctx, t)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	bound := harness.Seconds(t, r.Bound(t, "SC-005", "alert_fire_within"))
 	rules, err := prom.Rules(ctx)
 	require.NoError(t, err)

@@ -81,13 +81,6 @@ func TestDurability(t *testing.T) {
 	testenv.Test(t, ledger)
 }
 
-func endpoints(ctx context.Context, t *testing.T) target.Endpoints {
-	t.Helper()
-	ep, err := harness.From(ctx).Target.Endpoints(ctx)
-	require.NoError(t, err, "target endpoints")
-	return ep
-}
-
 func client(ctx context.Context, t *testing.T, addr string) *redis.Client {
 	t.Helper()
 	c, err := harness.From(ctx).Target.Client(target.Cluster, addr, target.Valid)
@@ -141,7 +134,7 @@ func (p *prober) succeededAfter(at time.Time) bool {
 
 func assessMasterKilled(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	replicas := ep.ByRole(target.RoleReplica)
 	require.NotEmpty(t, replicas, "no replica: nothing can serve reads while the master is down")
 	recoveryBound := harness.Seconds(t, r.Bound(t, "SC-002", "write_recovery_within"))
@@ -230,7 +223,7 @@ func assessMasterKilled(ctx context.Context, t *testing.T, _ *envconf.Config) co
 
 func assessReplicaDown(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	replicas := ep.ByRole(target.RoleReplica)
 	require.NotEmpty(t, replicas, "no replica to take down")
 	master := client(ctx, t, ep.Master)
@@ -270,7 +263,7 @@ func assessReplicaDown(ctx context.Context, t *testing.T, _ *envconf.Config) con
 
 func assessKilledRestarted(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	bound := r.Bound(t, "FR-010", "restart_within")
 	victim := ep.Instances[len(ep.Instances)-1]
 	before, err := r.Target.Restarts(ctx, victim.Name)
@@ -294,7 +287,7 @@ func assessKilledRestarted(ctx context.Context, t *testing.T, _ *envconf.Config)
 
 func assessHungRestarted(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	bound := harness.Seconds(t, r.Bound(t, "FR-010", "restart_within"))
 	victim := ep.Instances[len(ep.Instances)-1]
 	before, err := r.Target.Restarts(ctx, victim.Name)
@@ -318,7 +311,7 @@ func assessHungRestarted(ctx context.Context, t *testing.T, _ *envconf.Config) c
 
 func assessNoAckedWriteLost(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	master := client(ctx, t, ep.Master)
 	fsync, err := master.ConfigGet(ctx, "appendfsync").Result()
 	if err == nil {

@@ -56,16 +56,9 @@ func TestAuthentication(t *testing.T) {
 	testenv.Test(t, auth)
 }
 
-func endpoints(ctx context.Context, t *testing.T) target.Endpoints {
-	t.Helper()
-	ep, err := harness.From(ctx).Target.Endpoints(ctx)
-	require.NoError(t, err, "target endpoints")
-	return ep
-}
-
 func loadBalancer(ctx context.Context, t *testing.T) string {
 	t.Helper()
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	require.NotEmpty(t, ep.LoadBalancer, "the deployment exposes no LoadBalancer on the LAN")
 	return ep.LoadBalancer
 }
@@ -159,7 +152,7 @@ func dialOutcome(err error) string {
 
 func assessOutsideRefused(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	timeout := harness.Seconds(t, r.Bound(t, "SC-004", "connect_timeout"))
 	threshold := r.Threshold(t, "SC-004")
 	addrs := map[string]string{}
@@ -219,7 +212,7 @@ func randomText(t *testing.T) string {
 
 func assessUnauthorizedRejected(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := endpoints(ctx, t)
+	ep := harness.Endpoints(ctx, t)
 	perKind := int(harness.Number(t, r.Bound(t, "SC-008", "attempts_per_kind")))
 	threshold := r.Threshold(t, "SC-008")
 	type endpoint struct {

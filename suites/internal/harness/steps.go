@@ -164,3 +164,13 @@ func Observe(ctx context.Context, window time.Duration) error {
 		return fmt.Errorf("observation window of %s cut short: %w", window, ctx.Err())
 	}
 }
+
+// Endpoints returns the target's endpoints, or ends the assessment when it has none.
+func Endpoints(ctx context.Context, t *testing.T) target.Endpoints {
+	t.Helper()
+	ep, err := From(ctx).Target.Endpoints(ctx)
+	if err != nil {
+		t.Fatalf("target endpoints: %v", err)
+	}
+	return ep
+}
