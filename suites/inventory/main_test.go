@@ -62,7 +62,7 @@ func openKube(ctx context.Context, opts harness.Options, kubeconfig string) (*ha
 	if err != nil {
 		return nil, nil, err
 	}
-	kube, err := target.OpenKube(ctx, kubeconfig)
+	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: kubeconfig})
 	if err != nil {
 		return nil, nil, err
 	}

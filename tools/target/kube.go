@@ -21,6 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/redis-shared/conformance/tools/loadgen"
@@ -60,18 +61,31 @@ var (
 // the inventory (objects and their status) and deletes or scales pods for faults;
 // the data-plane clients return ErrKubeDataPlane.
 type Kube struct {
-	cs  kubernetes.Interface
-	dyn dynamic.Interface
+	cs   kubernetes.Interface
+	dyn  dynamic.Interface
+	cfg  *rest.Config
+	opts KubeOptions
 	// Host is the API server's address, for the report.
 	Host string
 }
 
-// OpenKube connects to the cluster of a kubeconfig ("" uses $KUBECONFIG or
-// ~/.kube/config) and checks that the API server answers.
-func OpenKube(ctx context.Context, kubeconfig string) (*Kube, error) {
+// KubeOptions configure the kube target.
+type KubeOptions struct {
+	// Kubeconfig is the kubeconfig's path; "" uses $KUBECONFIG or ~/.kube/config.
+	Kubeconfig string
+	// ProbeBinary is the static probe binary streamed into the in-cluster probe pod.
+	ProbeBinary string
+	// OutsideVia names the outside vantage point (a SOCKS5 proxy on a host outside the
+	// LAN); "" means none, and checks that need one skip with that reason.
+	OutsideVia string
+}
+
+// OpenKube connects to the cluster of the kubeconfig and checks that the API server
+// answers.
+func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
+	if opts.Kubeconfig != "" {
+		rules.ExplicitPath = opts.Kubeconfig
 	}
 	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
 	if err != nil {
@@ -90,7 +104,7 @@ func OpenKube(ctx context.Context, kubeconfig string) (*Kube, error) {
 		return nil, fmt.Errorf("open kube target: %w", err)
 	}
 	k := NewKube(cs, dyn)
-	k.Host = cfg.Host
+	k.Host, k.cfg, k.opts = cfg.Host, cfg, opts
 	vctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
 	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").DoRaw(vctx); err != nil {

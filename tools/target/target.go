@@ -172,3 +172,26 @@ type Target interface {
 
 // ErrNoPrometheus means the target runs no Prometheus for the deployment.
 var ErrNoPrometheus = errors.New("no Prometheus scrapes this deployment")
+
+// UnsupportedError is what a target returns for a vantage point or an operation it
+// cannot offer where it runs (no probe pod, runner not on the LAN, no outside vantage
+// named). Checks skip with its reason; they never count it as a pass or a failure.
+type UnsupportedError struct {
+	Reason string
+}
+
+func (e *UnsupportedError) Error() string { return e.Reason }
+
+// Unsupported builds an UnsupportedError with a formatted reason.
+func Unsupported(format string, args ...any) error {
+	return &UnsupportedError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// IsUnsupported returns the reason when err is (or wraps) an UnsupportedError.
+func IsUnsupported(err error) (string, bool) {
+	var u *UnsupportedError
+	if errors.As(err, &u) {
+		return u.Reason, true
+	}
+	return "", false
+}

@@ -52,6 +52,10 @@ type Options struct {
 	RunID string
 	// Kubeconfig is e2e-framework's --kubeconfig (target kube).
 	Kubeconfig string
+	// ProbeBinary is the static probe binary the kube target streams into its probe pod.
+	ProbeBinary string
+	// OutsideVia is the outside vantage point on the kube target (SOCKS5 proxy address).
+	OutsideVia string
 }
 
 // RegisterFlags defines the suite flags on fs.
@@ -62,6 +66,8 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 	fs.BoolVar(&o.Disruptive, "disruptive", false, "also run disruptive checks (kill and stop instances, fire alerts)")
 	fs.StringVar(&o.StateDir, "state-dir", sandbox.DefaultStateDir, "sandbox state directory (target sandbox)")
 	fs.StringVar(&o.RunID, "run-id", "", "run id used in key prefixes (default: random)")
+	fs.StringVar(&o.ProbeBinary, "probe-bin", "bin/redisprobe", "static probe binary the kube target streams into its in-cluster probe pod (target kube)")
+	fs.StringVar(&o.OutsideVia, "outside-via", "", "SOCKS5 proxy host:port on a machine outside the LAN, the outside vantage point (target kube); empty: outside checks skip")
 	return o
 }
 
@@ -205,7 +211,7 @@ func OpenTarget(ctx context.Context, opts Options) (target.Target, error) {
 	case TargetSandbox:
 		return target.OpenSandbox(opts.StateDir)
 	case TargetKube:
-		return target.OpenKube(ctx, opts.Kubeconfig)
+		return target.OpenKube(ctx, target.KubeOptions{Kubeconfig: opts.Kubeconfig, ProbeBinary: opts.ProbeBinary, OutsideVia: opts.OutsideVia})
 	default:
 		return nil, fmt.Errorf("--target %q: want %s or %s", opts.Target, TargetSandbox, TargetKube)
 	}
