@@ -42,14 +42,17 @@ func TestClusterAccess(t *testing.T) {
 	latency := features.New("in-cluster SET and GET latency").
 		WithLabel("req", "FR-003").
 		WithLabel("req", "SC-001").
+		Setup(clusterVantage).
 		Assess("p95 under the catalog threshold at a fixed rate through the master Service", assessClusterLatency).
 		Feature()
 	commands := features.New("standard commands and data structures").
 		WithLabel("req", "FR-014").
+		Setup(clusterVantage).
 		Assess("strings, lists, sets, sorted sets and hashes round-trip", assessDataStructures).
 		Feature()
 	replication := features.New("replication to the second instance").
 		WithLabel("req", "FR-006").
+		Setup(clusterVantage).
 		Assess("both instances report healthy with the replication link up", assessReplicationHealth).
 		Assess("a write on the master is visible on the replica within the catalog bound", assessReplicaVisibility).
 		Feature()
@@ -59,6 +62,7 @@ func TestClusterAccess(t *testing.T) {
 func TestThroughput(t *testing.T) {
 	sustained := features.New("sustained throughput without degradation").
 		WithLabel("req", "SC-006").
+		Setup(clusterVantage).
 		Assess("baseline latency at the catalog baseline rate", assessBaseline).
 		Assess("the sustained rate for the sustain duration without errors or degradation", assessSustained).
 		Assess("saturation rate in closed loop as evidence", assessSaturation).
@@ -79,9 +83,9 @@ func assessClusterLatency(ctx context.Context, t *testing.T, _ *envconf.Config) 
 		SetRatio:    setRatio,
 		KeySpace:    keySpace,
 	}
-	res, err := r.Load(ctx, target.Cluster, ep.Master, "sc001", cfg)
+	res, err := load(ctx, t, "sc001", cfg)
 	r.Figures(t, harness.LoadFigures("", res)...)
-	r.Note(t, "open loop SET/GET 50/50 from the cluster vantage point to the master Service %s; latency counted from each request's intended send time", ep.Master)
+	r.Note(t, "open loop SET/GET 50/50 from %s to the master Service %s; latency counted from each request's intended send time", vantageName(ctx), ep.Master)
 	require.NoError(t, err)
 	assert.Zero(t, res.Errors, "failed requests (samples: %v)", res.ErrorSamples)
 	assert.Zero(t, res.Unsent, "requests the schedule could not send")
@@ -345,7 +349,6 @@ type baselineKey struct{}
 
 func assessBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := harness.Endpoints(ctx, t)
 	cfg := loadgen.Config{
 		Mode:        loadgen.OpenLoop,
 		Rate:        harness.Number(t, r.Bound(t, "SC-006", "baseline_rate")),
@@ -354,7 +357,7 @@ func assessBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 		SetRatio:    setRatio,
 		KeySpace:    keySpace,
 	}
-	res, err := r.Load(ctx, target.Cluster, ep.Master, "sc006-baseline", cfg)
+	res, err := load(ctx, t, "sc006-baseline", cfg)
 	r.Figures(t, harness.LoadFigures("baseline", res)...)
 	require.NoError(t, err)
 	require.Zero(t, res.Errors, "baseline errors (samples: %v)", res.ErrorSamples)
@@ -363,7 +366,6 @@ func assessBaseline(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 
 func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := harness.Endpoints(ctx, t)
 	baseline, ok := ctx.Value(baselineKey{}).(loadgen.Result)
 	require.True(t, ok, "the baseline assessment did not run")
 	threshold := r.Threshold(t, "SC-006")
@@ -376,7 +378,7 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 		SetRatio:    setRatio,
 		KeySpace:    keySpace,
 	}
-	res, err := r.Load(ctx, target.Cluster, ep.Master, "sc006-sustained", cfg)
+	res, err := load(ctx, t, "sc006-sustained", cfg)
 	bound, boundErr := measure.DegradationBound(baseline.Latency.P95,
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_ratio")),
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_slack")))
@@ -411,7 +413,6 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 
 func assessSaturation(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	ep := harness.Endpoints(ctx, t)
 	cfg := loadgen.Config{
 		Mode:        loadgen.ClosedLoop,
 		Duration:    harness.Seconds(t, r.Bound(t, "SC-006", "saturation_duration")),
@@ -419,7 +420,7 @@ func assessSaturation(ctx context.Context, t *testing.T, _ *envconf.Config) cont
 		SetRatio:    setRatio,
 		KeySpace:    keySpace,
 	}
-	res, err := r.Load(ctx, target.Cluster, ep.Master, "sc006-saturation", cfg)
+	res, err := load(ctx, t, "sc006-saturation", cfg)
 	r.Figures(t, harness.LoadFigures("saturation", res)...)
 	r.Note(t, "closed loop, %d connections, no pipelining: the most this client reaches on this machine, for comparison only", saturationConns)
 	require.NoError(t, err)

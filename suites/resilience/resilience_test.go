@@ -52,18 +52,21 @@ func TestInstanceFailure(t *testing.T) {
 		WithLabel("req", "SC-002").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
+		Setup(harness.NeedsVantage(target.Cluster)).
 		Assess("with the master killed, replica reads go on and writes come back within the catalog bound", assessMasterKilled).
 		Feature()
 	replicaDown := features.New("replica failure").
 		WithLabel("req", "SC-002").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
+		Setup(harness.NeedsVantage(target.Cluster)).
 		Assess("with the replica down, the master serves reads and writes without errors", assessReplicaDown).
 		Feature()
 	restart := features.New("automatic restart of a failed instance").
 		WithLabel("req", "FR-010").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
+		Setup(harness.NeedsVantage(target.Cluster)).
 		Assess("a killed instance runs and replicates again within the catalog bound", assessKilledRestarted).
 		Assess("a hung instance is restarted by its liveness probe within the catalog bound", assessHungRestarted).
 		Feature()
@@ -76,6 +79,7 @@ func TestDurability(t *testing.T) {
 		WithLabel("req", "FR-007").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
+		Setup(harness.NeedsVantage(target.Cluster)).
 		Assess("no acknowledged write is lost across kill -9 of the master and its restart", assessNoAckedWriteLost).
 		Feature()
 	testenv.Test(t, ledger)
@@ -83,8 +87,7 @@ func TestDurability(t *testing.T) {
 
 func client(ctx context.Context, t *testing.T, addr string) *redis.Client {
 	t.Helper()
-	c, err := harness.From(ctx).Target.Client(target.Cluster, addr, target.Valid)
-	require.NoError(t, err)
+	c := harness.From(ctx).Client(t, "a client from the cluster vantage point", target.Cluster, addr, target.Valid)
 	t.Cleanup(func() { _ = c.Close() })
 	return c
 }
@@ -294,6 +297,7 @@ func assessHungRestarted(ctx context.Context, t *testing.T, _ *envconf.Config) c
 	require.NoError(t, err)
 	hung := time.Now()
 	revert, err := r.Target.Hang(ctx, victim.Name)
+	harness.SkipUnsupported(t, "freezing "+victim.Name, err)
 	require.NoError(t, err, "freeze %s", victim.Name)
 	t.Cleanup(func() { harness.MustRevert(t, ctx, "resume "+victim.Name, revert) })
 	// Only the liveness probe can see a frozen process: a new pid is its restart.

@@ -32,16 +32,19 @@ const probeIOTimeout = 5 * time.Second
 func TestLANAccess(t *testing.T) {
 	lb := features.New("LoadBalancer on the LAN").
 		WithLabel("req", "FR-004").
+		Setup(harness.NeedsVantage(target.LAN)).
 		Assess("the LoadBalancer address lies in the MetalLB pool", assessPoolAddress).
 		Assess("a LAN host reaches Redis through it with the password", assessLANServes).
 		Feature()
 	connect := features.New("LAN connect, AUTH and PING time").
 		WithLabel("req", "SC-003").
+		Setup(harness.NeedsVantage(target.LAN)).
 		Assess("p95 of connect, AUTH and PING from a LAN host under the catalog threshold", assessLANConnectTime).
 		Feature()
 	outside := features.New("no access from outside the LAN").
 		WithLabel("req", "FR-005").
 		WithLabel("req", "SC-004").
+		Setup(harness.NeedsVantage(target.Outside)).
 		Assess("a host outside the LAN cannot connect to the LoadBalancer or the instances", assessOutsideRefused).
 		Feature()
 	testenv.Test(t, lb, connect, outside)
@@ -51,6 +54,8 @@ func TestAuthentication(t *testing.T) {
 	auth := features.New("authentication on every connection").
 		WithLabel("req", "FR-011").
 		WithLabel("req", "SC-008").
+		Setup(harness.NeedsVantage(target.Cluster)).
+		Setup(harness.NeedsVantage(target.LAN)).
 		Assess("unauthorized attempts on both instances and the LoadBalancer are all rejected", assessUnauthorizedRejected).
 		Feature()
 	testenv.Test(t, auth)
@@ -82,8 +87,7 @@ func assessPoolAddress(ctx context.Context, t *testing.T, _ *envconf.Config) con
 func assessLANServes(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	lb := loadBalancer(ctx, t)
-	client, err := r.Target.Client(target.LAN, lb, target.Valid)
-	require.NoError(t, err)
+	client := r.Client(t, "FR-004 client from a LAN host", target.LAN, lb, target.Valid)
 	defer client.Close()
 	key := r.Key("fr004", "lan")
 	require.NoError(t, client.Set(ctx, key, "from-lan", harness.KeyTTL).Err(), "SET through the LoadBalancer from the LAN")
@@ -105,10 +109,9 @@ func assessLANConnectTime(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	var firstErr error
 	for range attempts {
 		// A fresh client per attempt: the timed PING includes connect and AUTH.
-		client, err := r.Target.Client(target.LAN, lb, target.Valid)
-		require.NoError(t, err)
+		client := r.Client(t, "SC-003 client from a LAN host", target.LAN, lb, target.Valid)
 		start := time.Now()
-		err = client.Ping(ctx).Err()
+		err := client.Ping(ctx).Err()
 		elapsed := time.Since(start)
 		_ = client.Close()
 		if err != nil {
@@ -233,9 +236,8 @@ func assessUnauthorizedRejected(ctx context.Context, t *testing.T, _ *envconf.Co
 	for _, e := range eps {
 		// Positive control: the endpoint is a Redis that serves the valid password, so a
 		// rejection below is authentication at work, not a dead endpoint.
-		client, err := r.Target.Client(e.from, e.addr, target.Valid)
-		require.NoError(t, err)
-		err = client.Ping(ctx).Err()
+		client := r.Client(t, fmt.Sprintf("SC-008 positive control on %s", e.name), e.from, e.addr, target.Valid)
+		err := client.Ping(ctx).Err()
 		_ = client.Close()
 		assert.NoError(t, err, "PING with the valid password on %s from %s", e.name, e.from)
 		for _, kind := range measure.AttemptKinds() {

@@ -3,12 +3,15 @@ package cli
 import (
 	"context"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/redis-shared/conformance/tools/cutover"
 )
@@ -43,9 +46,47 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	fs.StringVar(&o.Gate.ReportPath, "report", "", "report.json of the conformance run as a preflight gate (default: no gate)")
 	fs.StringVar(&o.Gate.Mode, "gate", cutover.GateVerdictGo, "report gate: go (verdict GO) or except-cutover (all but FR-015..FR-018 pass)")
 	soakFlag := fs.Duration("soak", 0, "decommission: minimum age of the cutover (default: FR-018 soak_time from the catalog)")
-	confirm := fs.Bool("confirm", false, "decommission: delete the old Redis objects (without it: only print them)")
+	var d cutover.DecommissionOptions
+	fs.BoolVar(&d.Confirm, "confirm", false, "decommission: delete the old Redis objects (without it: only print them)")
+	fs.BoolVar(&d.IgnoreOtherClients, "ignore-other-clients", false, "decommission: go ahead although other workloads name the old Redis")
+	fs.BoolVar(&d.NoIdleProof, "no-idle-proof", false, "decommission: go ahead without --old-redis-addr, so without proof that the old Redis had no commands since the cutover")
+	fs.StringVar(&o.Until, "until", "", "plan/apply: stop after this step; only scale-down (then deploy and check the new Redis, and run apply again)")
+	fs.BoolVar(&o.RefuseOtherClients, "refuse-other-clients", false, "plan/apply: make other workloads that name the old Redis a NO-GO (default: a warning)")
+	newAddr := fs.String("new-redis-addr", "", "data plane: host:port of the new Redis as reachable from here (e.g. a kubectl port-forward); default: not checked")
+	newSecret := fs.String("new-redis-secret", "", "data plane: NAMESPACE/NAME[:KEY] of the new Redis's password (default: the replicated Secret in the Redis namespace)")
+	oldAddr := fs.String("old-redis-addr", "", "data plane: host:port of the old Redis as reachable from here; default: not checked")
+	oldSecret := fs.String("old-redis-secret", "", "data plane: NAMESPACE/NAME[:KEY] of the old Redis's password (default: no password; KEY defaults to redis-password)")
+	fs.StringVar(&o.DataPlane.AppClientName, "app-client-name", "", "data plane: client-name prefix of the app's connections, besides its pod IPs (default: the Deployment's name)")
+	fs.DurationVar(&o.DataPlane.Wait, "dataplane-wait", cutover.DefaultDataPlaneWait, "data plane: bound of the wait for the app's connections on the new Redis")
 	if code := parseFlags(fs, args[1:], streams); code >= 0 {
 		return code
+	}
+	if o.Until != "" && o.Until != cutover.StepScaleDown {
+		return fail(streams, ExitBadInput, "cutover: --until %q: want %s", o.Until, cutover.StepScaleDown)
+	}
+	if o.DataPlane.Wait <= 0 {
+		return fail(streams, ExitBadInput, "cutover: --dataplane-wait %s: want a positive duration", o.DataPlane.Wait)
+	}
+	if o.DataPlane.AppClientName == "" {
+		o.DataPlane.AppClientName = o.Deployment
+	}
+	if *newSecret == "" {
+		*newSecret = fmt.Sprintf("%s/%s:%s", orDefault(o.RedisNamespace, cutover.DefaultRedisNamespace), orDefault(o.Secret, cutover.DefaultSecret), orDefault(o.SecretKey, cutover.DefaultSecretKey))
+	}
+	endpoints := []struct {
+		flag, addr, secretFlag, secret string
+	}{{"--new-redis-addr", *newAddr, "--new-redis-secret", *newSecret}, {"--old-redis-addr", *oldAddr, "--old-redis-secret", *oldSecret}}
+	for _, ep := range endpoints {
+		if ep.addr != "" {
+			if _, _, err := net.SplitHostPort(ep.addr); err != nil {
+				return fail(streams, ExitBadInput, "cutover: %s %q: want host:port", ep.flag, ep.addr)
+			}
+		}
+		if ep.secret != "" {
+			if _, err := parseSecretRef(ep.secret); err != nil {
+				return fail(streams, ExitBadInput, "cutover: %s: %v", ep.secretFlag, err)
+			}
+		}
 	}
 	if o.WaitTimeout <= 0 {
 		return fail(streams, ExitBadInput, "cutover: --timeout %s: want a positive duration", o.WaitTimeout)
@@ -61,7 +102,24 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 		return fail(streams, ExitBadInput, "cutover: %v", err)
 	}
 	o.Log = streams.Out
+	if *newAddr != "" {
+		c, err := dataPlaneClient(ctx, cs, *newAddr, *newSecret)
+		if err != nil {
+			return fail(streams, ExitBadInput, "cutover: --new-redis-addr: %v", err)
+		}
+		defer c.Close()
+		o.DataPlane.New, o.DataPlane.NewAddr = c, *newAddr
+	}
+	if *oldAddr != "" {
+		c, err := dataPlaneClient(ctx, cs, *oldAddr, *oldSecret)
+		if err != nil {
+			return fail(streams, ExitBadInput, "cutover: --old-redis-addr: %v", err)
+		}
+		defer c.Close()
+		o.DataPlane.Old, o.DataPlane.OldAddr = c, *oldAddr
+	}
 	rb := cutover.New(cs, o)
+	began := time.Now().UTC().Truncate(time.Second)
 
 	switch action {
 	case "plan":
@@ -78,31 +136,43 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 		}
 	case "verify":
 		st, err := rb.Verify(ctx)
+		if st != nil && st.DataPlane != nil && o.DataPlane.Given() && !st.DataPlane.CheckedAt.Before(began) {
+			for _, l := range st.DataPlane.Lines() {
+				fmt.Fprintln(streams.Out, l)
+			}
+		}
 		if err != nil {
 			return fail(streams, ExitFindings, "cutover verify: %v", err)
 		}
 		fmt.Fprintf(streams.Out, "cutover verified: beersystem on %s, %d replicas Ready; downtime %.1f s, cut over at %s\n",
 			cutover.DefaultNewHost, st.Replicas, st.DowntimeSeconds, st.ReadyAt.Format(time.RFC3339))
+		if !o.DataPlane.Given() {
+			fmt.Fprintln(streams.Out, "data plane NOT checked: no --new-redis-addr and --old-redis-addr given, so the app's connections on the new Redis and none left on the old are unproven")
+		}
 	case "rollback":
 		if err := rb.Rollback(ctx); err != nil {
 			return fail(streams, ExitFindings, "cutover rollback: %v", err)
 		}
 	case "decommission":
-		soak := *soakFlag
-		if soak == 0 {
-			if soak, err = cutover.CatalogSoak(); err != nil {
+		d.Soak = *soakFlag
+		if d.Soak == 0 {
+			if d.Soak, err = cutover.CatalogSoak(); err != nil {
 				return fail(streams, ExitBadInput, "cutover decommission: %v", err)
 			}
 		}
-		objs, err := rb.Decommission(ctx, soak, *confirm)
+		res, err := rb.Decommission(ctx, d)
 		if err != nil {
 			return fail(streams, ExitFindings, "cutover: %v", err)
 		}
+		fmt.Fprintf(streams.Out, "old Redis idle since the cutover: %s\n", res.IdleProof)
+		for _, ref := range res.OtherClients {
+			fmt.Fprintf(streams.Out, "WARNING (--ignore-other-clients): %s\n", ref)
+		}
 		verb := "would delete (run again with --confirm)"
-		if *confirm {
+		if d.Confirm {
 			verb = "deleted"
 		}
-		for _, obj := range objs {
+		for _, obj := range res.Objects {
 			fmt.Fprintf(streams.Out, "%s %s\n", verb, obj)
 		}
 	}
@@ -111,20 +181,59 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 
 func joinActions() string { return strings.Join(cutoverActions, "|") }
 
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
+}
+
+// secretRef names one key of a Secret: NAMESPACE/NAME[:KEY].
+type secretRef struct{ Namespace, Name, Key string }
+
+func parseSecretRef(s string) (secretRef, error) {
+	nsName, key, hasKey := strings.Cut(s, ":")
+	ns, name, ok := strings.Cut(nsName, "/")
+	if !ok || ns == "" || name == "" || strings.Contains(name, "/") || hasKey && key == "" {
+		return secretRef{}, fmt.Errorf("%q: want NAMESPACE/NAME[:KEY]", s)
+	}
+	if !hasKey {
+		key = cutover.DefaultSecretKey
+	}
+	return secretRef{Namespace: ns, Name: name, Key: key}, nil
+}
+
+// dataPlaneClient opens a Redis client for the runbook's data-plane checks, with
+// the password read from a Secret (never printed) and a deadline on every call. It
+// names its connections so that the checks do not count them as clients.
+func dataPlaneClient(ctx context.Context, cs kubernetes.Interface, addr, secret string) (*redis.Client, error) {
+	var password string
+	if secret != "" {
+		ref, err := parseSecretRef(secret)
+		if err != nil {
+			return nil, err
+		}
+		sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		s, err := cs.CoreV1().Secrets(ref.Namespace).Get(sctx, ref.Name, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("password Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+		}
+		v, ok := s.Data[ref.Key]
+		if !ok {
+			return nil, fmt.Errorf("password Secret %s/%s has no key %s", ref.Namespace, ref.Name, ref.Key)
+		}
+		password = string(v)
+	}
+	return redis.NewClient(&redis.Options{
+		Addr: addr, Password: password, ClientName: cutover.ObserverClientName,
+		DialTimeout: 5 * time.Second, ReadTimeout: 5 * time.Second, WriteTimeout: 5 * time.Second,
+		MaxRetries: 1, PoolSize: 2, DisableIdentity: true,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	}), nil
+}
+
 // cutoverClient opens the cluster of a kubeconfig with a deadline on every request.
 func cutoverClient(kubeconfig string) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %q: %w", kubeconfig, err)
-	}
-	cfg.Timeout = 30 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %q: client: %w", kubeconfig, err)
-	}
-	return cs, nil
+	return cutover.Clientset(kubeconfig)
 }

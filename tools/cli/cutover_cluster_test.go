@@ -5,20 +5,27 @@ import (
 	"context"
 	"flag"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/redis-shared/conformance/tools/kubeenv"
+	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
 
 var kubeBin = flag.String("bin", "", "directory with the control-plane binaries (make kube-tools); empty skips the control-plane tests")
 
 // TestCutoverCommandOnLocalControlPlane runs `conform cutover` end to end on the
-// local control plane: plan, apply, verify, decommission (refused, dry run,
-// confirmed) and rollback, checking exit codes and output.
+// local control plane: plan (with the other client of the old Redis), apply,
+// verify, decommission (refused for the soak time, the other client and the missing
+// idle proof; dry run; confirmed) and rollback, checking exit codes and output.
 func TestCutoverCommandOnLocalControlPlane(t *testing.T) {
 	if *kubeBin == "" {
 		t.Skip("needs the control-plane binaries: run `make test-cutover` (builds them into bin/ and passes --bin)")
@@ -34,30 +41,82 @@ func TestCutoverCommandOnLocalControlPlane(t *testing.T) {
 		filepath.Join(root, kubeenv.FixtureDir, "tofu-equivalent.yaml"),
 		filepath.Join(root, kubeenv.FixtureDir, "beersystem-old-redis.yaml"),
 		filepath.Join(root, "fixtures/cutover/beersystem-before.yaml"),
+		filepath.Join(root, "fixtures/cutover/beersystem-configmap.yaml"),
+		filepath.Join(root, "fixtures/cutover/other-client.yaml"),
 	))
 	require.NoError(t, env.CreateAuthSecrets(ctx))
 
+	// No Redis runs on the control plane (kwok pods are not processes): for the
+	// data-plane flags two loopback redis-servers stand for the new and the old Redis,
+	// their passwords in Secrets as an operator would pass them. beersystem's pods
+	// send nothing, so the data-plane verify must find no app connection.
+	if ok, why := localredis.Available(); !ok {
+		t.Skip(why)
+	}
+	newSrv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, newSrv.Stop()) })
+	oldSrv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir()})
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, oldSrv.Stop()) })
+	cs, err := env.Clientset()
+	require.NoError(t, err)
+	for name, password := range map[string]string{"loopback-new": newSrv.Password, "loopback-old": oldSrv.Password} {
+		_, err := cs.CoreV1().Secrets("beersystem").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, Data: map[string][]byte{"redis-password": []byte(password)},
+		}, metav1.CreateOptions{})
+		require.NoError(t, err)
+	}
+	dataPlane := []string{"--new-redis-addr", newSrv.Addr, "--new-redis-secret", "beersystem/loopback-new",
+		"--old-redis-addr", oldSrv.Addr, "--old-redis-secret", "beersystem/loopback-old:redis-password", "--dataplane-wait", "1s"}
+	oldOnly := []string{"--old-redis-addr", oldSrv.Addr, "--old-redis-secret", "beersystem/loopback-old"}
+	with := func(args []string, more ...string) []string { return append(slices.Clone(args), more...) }
+	touchOld := func() {
+		c := oldSrv.Client()
+		defer c.Close()
+		require.NoError(t, c.Set(ctx, "another-client", "1", time.Minute).Err())
+	}
+
 	steps := []struct {
-		args []string
-		code int
-		want string
+		args   []string
+		before func()
+		code   int
+		want   string
 	}{
 		{args: []string{"plan"}, code: ExitOK, want: "3. patch: REDIS_HOST=redis-shared-master.redis.svc.cluster.local, REDIS_PORT=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
+		{args: []string{"plan"}, code: ExitOK, want: "     - Deployment/brewlog/brewlog: container app env REDIS_URL names beersystem-redis.beersystem.svc.cluster.local"},
+		{args: []string{"plan", "--deployment", "beersystem-cm", "--old-redis", "beersystem-cache"}, code: ExitOK, want: "3. patch: ConfigMap beersystem-cm-settings key REDIS_HOST=redis-shared-master.redis.svc.cluster.local, ConfigMap beersystem-cm-settings key redis-port=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
+		{args: []string{"plan", "--until", "scale-down"}, code: ExitOK, want: "   apply stops here (--until scale-down): deploy and check the new Redis, then run apply again for 3-5"},
+		{args: []string{"plan", "--refuse-other-clients"}, code: ExitFindings, want: "0. preflight: NO-GO: other clients of the old Redis (refused by --refuse-other-clients): Deployment/brewlog/brewlog"},
 		{args: []string{"verify"}, code: ExitFindings, want: "no completed cutover recorded"},
 		{args: []string{"rollback"}, code: ExitOK, want: "nothing to do"},
 		{args: []string{"apply", "--timeout", "1m"}, code: ExitOK, want: "cutover done: downtime"},
 		{args: []string{"verify"}, code: ExitOK, want: "cutover verified: beersystem on redis-shared-master.redis.svc.cluster.local, 2 replicas Ready"},
+		{args: []string{"verify"}, code: ExitOK, want: "data plane NOT checked: no --new-redis-addr and --old-redis-addr given"},
 		{args: []string{"decommission", "--confirm"}, code: ExitFindings, want: "soak time is 24h0m0s"},
-		{args: []string{"decommission", "--soak", "1ns"}, code: ExitOK, want: "would delete (run again with --confirm) Deployment/beersystem/beersystem-redis"},
-		{args: []string{"decommission", "--soak", "1ns", "--confirm"}, code: ExitOK, want: "deleted Service/beersystem/beersystem-redis"},
+		{args: []string{"decommission", "--soak", "1ns"}, code: ExitFindings, want: "other workloads still name the old Redis and would lose it (--ignore-other-clients goes ahead): Deployment/brewlog/brewlog"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients"}, code: ExitFindings, want: "no --old-redis-addr given"},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: ExitFindings, want: "no command counts of the old Redis were recorded (apply and verify ran without --old-redis-addr)"},
+		{args: with(dataPlane, "verify"), code: ExitFindings, want: "PROBLEM: no app connection on the new Redis"},
+		{args: with(dataPlane, "verify"), code: ExitFindings, want: "app connections on the old Redis " + oldSrv.Addr + ": 0"},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: ExitOK, want: "old Redis idle since the cutover: proven: 0 commands on the old Redis " + oldSrv.Addr},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), before: touchOld, code: ExitFindings, want: "got 1 command(s) since"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: ExitOK, want: "would delete (run again with --confirm) Deployment/beersystem/beersystem-redis"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: ExitOK, want: "old Redis idle since the cutover: NOT proven: no data-plane access to the old Redis (--no-idle-proof)"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof", "--confirm"}, code: ExitOK, want: "deleted Service/beersystem/beersystem-redis"},
 		{args: []string{"rollback"}, code: ExitFindings, want: "rollback refused: the old Redis was decommissioned"},
 		{args: []string{"verify"}, code: ExitOK, want: "cutover verified"},
 	}
 	for _, s := range steps {
+		if s.before != nil {
+			s.before()
+		}
 		var out, errOut bytes.Buffer
-		args := append(append([]string{}, s.args...), "--kubeconfig", env.Kubeconfig)
+		// The action first, as an operator types it.
+		action := slices.IndexFunc(s.args, func(a string) bool { return slices.Contains(cutoverActions, a) })
+		args := slices.Concat(s.args[action:], s.args[:action], []string{"--kubeconfig", env.Kubeconfig})
 		code := runCutover(ctx, args, IOStreams{Out: &out, ErrOut: &errOut})
-		t.Logf("conform cutover %s: exit %d\n%s%s", strings.Join(s.args, " "), code, out.String(), errOut.String())
+		t.Logf("conform cutover %s: exit %d\n%s%s", strings.Join(args[:len(args)-2], " "), code, out.String(), errOut.String())
 		assert.Equal(t, s.code, code, "exit code of %v", s.args)
 		assert.Contains(t, out.String()+errOut.String(), s.want, "output of %v", s.args)
 	}

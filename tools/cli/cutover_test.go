@@ -30,6 +30,12 @@ func TestCutoverBadInput(t *testing.T) {
 		{name: "missing kubeconfig", args: []string{"plan", "--kubeconfig", missing}, want: "kubeconfig"},
 		{name: "malformed kubeconfig", args: []string{"verify", "--kubeconfig", garbage}, want: "kubeconfig"},
 		{name: "stray argument", args: []string{"plan", "extra"}, want: `unexpected argument "extra"`},
+		{name: "new Redis address without port", args: []string{"verify", "--kubeconfig", missing, "--new-redis-addr", "redis-shared-master"}, want: `--new-redis-addr "redis-shared-master": want host:port`},
+		{name: "old Redis address without port", args: []string{"verify", "--kubeconfig", missing, "--old-redis-addr", "127.0.0.1"}, want: `--old-redis-addr "127.0.0.1": want host:port`},
+		{name: "old Redis Secret without namespace", args: []string{"verify", "--kubeconfig", missing, "--old-redis-secret", "beersystem-redis"}, want: `--old-redis-secret: "beersystem-redis": want NAMESPACE/NAME[:KEY]`},
+		{name: "new Redis Secret with an empty key", args: []string{"verify", "--kubeconfig", missing, "--new-redis-secret", "redis/redis-shared-auth:"}, want: "--new-redis-secret"},
+		{name: "unknown --until step", args: []string{"apply", "--kubeconfig", missing, "--until", "patch"}, want: `--until "patch": want scale-down`},
+		{name: "zero data-plane wait", args: []string{"verify", "--kubeconfig", missing, "--dataplane-wait", "0s"}, want: "--dataplane-wait 0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

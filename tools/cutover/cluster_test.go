@@ -1,12 +1,16 @@
 package cutover
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -19,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/redis-shared/conformance/tools/kubeenv"
+	"github.com/redis-shared/conformance/tools/report"
 )
 
 var binDir = flag.String("bin", "", "directory with the control-plane binaries (make kube-tools); empty skips the control-plane tests")
@@ -37,9 +42,67 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// variant is one style of beersystem: Redis settings as env literals
+// (fixtures/cutover/beersystem-before.yaml) or in a ConfigMap
+// (fixtures/cutover/beersystem-configmap.yaml), each with its own old Redis.
+type variant struct {
+	name, deployment, oldRedis string
+	// configMap is the ConfigMap holding the settings; "" for env literals.
+	configMap string
+	// wantSettings are plan's lines on where the settings live.
+	wantSettings []string
+	// wantEnv is the container's env after the cutover (secretKeyRef as "secret:name/key").
+	wantEnv map[string]string
+	// wantConfigMap is the ConfigMap's data after the cutover.
+	wantConfigMap map[string]string
+	// oldPassword is the literal the decommission must scrub from the record.
+	oldPassword string
+}
+
+var variants = []variant{
+	{
+		name: "env", deployment: "beersystem", oldRedis: "beersystem-redis",
+		wantSettings: []string{
+			`     host     REDIS_HOST: env literal = "beersystem-redis.beersystem.svc.cluster.local"`,
+			`     port     REDIS_PORT: env literal = "6379"`,
+			`     password REDIS_PASSWORD: env literal (not shown)`,
+		},
+		wantEnv: map[string]string{
+			"APP_ENV":        "production",
+			"REDIS_HOST":     DefaultNewHost,
+			"REDIS_PORT":     "6379",
+			"REDIS_PASSWORD": "secret:" + DefaultSecret + "/" + DefaultSecretKey,
+		},
+		oldPassword: "old-stand-in-password",
+	},
+	{
+		name: "ConfigMap", deployment: "beersystem-cm", oldRedis: "beersystem-cache", configMap: "beersystem-cm-settings",
+		wantSettings: []string{
+			`     host     REDIS_HOST: ConfigMap beersystem-cm-settings key REDIS_HOST (envFrom) = "beersystem-cache.beersystem.svc.cluster.local"`,
+			`     port     REDIS_PORT: ConfigMap beersystem-cm-settings key redis-port (env) = "6379"`,
+			`     password REDIS_PASSWORD: ConfigMap beersystem-cm-settings key REDIS_PASSWORD (envFrom) (not shown; a password belongs in a Secret: the cutover takes it from one)`,
+		},
+		wantEnv: map[string]string{
+			"APP_ENV":        "production",
+			"REDIS_PORT":     "configMap:beersystem-cm-settings/redis-port",
+			"REDIS_PASSWORD": "secret:" + DefaultSecret + "/" + DefaultSecretKey,
+		},
+		wantConfigMap: map[string]string{
+			"REDIS_HOST":        DefaultNewHost,
+			"REDIS_PASSWORD":    "old-cm-stand-in-password",
+			"CACHE_TTL_SECONDS": "300",
+			"redis-port":        "6379",
+		},
+		oldPassword: "old-cm-stand-in-password",
+	},
+}
+
 // TestCutoverOnLocalControlPlane runs the runbook's scenarios in order on one local
-// control plane: plan, apply, rollback, an injected failure at scale-up, an
-// interruption after scale-down, and decommission around the soak time.
+// control plane, for beersystem with env settings and with ConfigMap settings: plan,
+// apply, rollback, an injected failure at scale-up, an interruption after
+// scale-down, and decommission around the soak time and the other client of the
+// old Redis (fixtures/cutover/other-client.yaml). No Redis runs here (kwok pods
+// are not processes): the data-plane paths are tested in dataplane_cutover_test.go.
 func TestCutoverOnLocalControlPlane(t *testing.T) {
 	if *binDir == "" {
 		t.Skip("needs the control-plane binaries: run `make test-cutover` (builds them into bin/ and passes --bin)")
@@ -49,6 +112,10 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	began := time.Now()
+	// The kube features of suites/cutover run against this control plane too; the
+	// suite compiles while the control plane starts.
+	suiteBin := make(chan clusterSuiteBuild, 1)
+	go func() { suiteBin <- buildClusterSuite(ctx, root, t.TempDir()) }()
 	env, err := kubeenv.Start(ctx, kubeenv.Options{BinDir: *binDir, Root: root})
 	require.NoError(t, err, "start the local control plane")
 	t.Cleanup(func() { assert.NoError(t, env.Close(), "tear down") })
@@ -57,32 +124,24 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		filepath.Join(root, kubeenv.FixtureDir, "tofu-equivalent.yaml"),
 		filepath.Join(root, kubeenv.FixtureDir, "beersystem-old-redis.yaml"),
 		filepath.Join(root, "fixtures/cutover/beersystem-before.yaml"),
+		filepath.Join(root, "fixtures/cutover/beersystem-configmap.yaml"),
+		filepath.Join(root, "fixtures/cutover/other-client.yaml"),
 	))
 	require.NoError(t, env.CreateAuthSecrets(ctx))
 	cs, err := env.Clientset()
 	require.NoError(t, err)
 
 	clock := &testClock{}
-	newRunbook := func(t *testing.T, before func(context.Context, string) error) *Runbook {
-		return New(cs, Options{WaitTimeout: time.Minute, Now: clock.Now, Log: testLog{t}, BeforeStep: before})
+	runbook := func(t *testing.T, v variant, before func(context.Context, string) error) *Runbook {
+		return New(cs, Options{Deployment: v.deployment, OldRedis: v.oldRedis, WaitTimeout: time.Minute, Now: clock.Now, Log: testLog{t}, BeforeStep: before})
 	}
-	require.NoError(t, newRunbook(t, nil).waitReady(ctx), "beersystem Ready before the cutover")
+	for _, v := range variants {
+		require.NoError(t, runbook(t, v, nil).waitReady(ctx), "%s Ready before the cutover", v.deployment)
+	}
 	t.Logf("set-up: %s", time.Since(began).Round(time.Millisecond))
-	original := deployment(t, ctx, cs)
-
-	t.Run("plan changes nothing", func(t *testing.T) {
-		lines, err := newRunbook(t, nil).Plan(ctx)
-		require.NoError(t, err)
-		for _, l := range lines {
-			t.Log(l)
-		}
-		assert.Contains(t, lines, "   Redis env of container app: host REDIS_HOST=\"beersystem-redis.beersystem.svc.cluster.local\", port REDIS_PORT=\"6379\", password REDIS_PASSWORD=literal (not shown)")
-		after := deployment(t, ctx, cs)
-		assert.Equal(t, original.Spec, after.Spec)
-		assert.Equal(t, original.ResourceVersion, after.ResourceVersion, "plan wrote to the Deployment")
-	})
 
 	t.Run("preflight refuses a different password in beersystem", func(t *testing.T) {
+		original := deployment(t, ctx, cs, "beersystem")
 		own, err := cs.CoreV1().Secrets("redis").Get(ctx, kubeenv.AuthSecret, metav1.GetOptions{})
 		require.NoError(t, err)
 		secrets := cs.CoreV1().Secrets("beersystem")
@@ -90,19 +149,251 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		t.Cleanup(func() {
 			assert.NoError(t, env.PutAuthSecret(context.WithoutCancel(ctx), secrets, string(own.Data[kubeenv.AuthPasswordKey])))
 		})
-		_, err = newRunbook(t, nil).Apply(ctx)
+		_, err = runbook(t, variants[0], nil).Apply(ctx)
 		require.ErrorContains(t, err, "differs between redis and beersystem (SHA-256)")
 		assert.NotContains(t, err.Error(), "not-the-shared-password")
 		assert.NotContains(t, err.Error(), string(own.Data[kubeenv.AuthPasswordKey]))
-		after := deployment(t, ctx, cs)
+		after := deployment(t, ctx, cs, "beersystem")
 		assert.Equal(t, original.ResourceVersion, after.ResourceVersion, "a refused preflight wrote to the Deployment")
+	})
+
+	t.Run("preflight lists the other client of the old Redis", func(t *testing.T) {
+		refs, err := runbook(t, variants[0], nil).OtherClientsByConfig(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, []ConfigReference{{
+			Workload: "Deployment/brewlog/brewlog",
+			Where:    "container app env REDIS_URL",
+			Match:    "beersystem-redis.beersystem.svc.cluster.local",
+		}}, refs)
+		refs, err = runbook(t, variants[1], nil).OtherClientsByConfig(ctx)
+		require.NoError(t, err)
+		assert.Empty(t, refs, "nothing else names beersystem-cache")
+
+		rb := New(cs, Options{RefuseOtherClients: true, Log: testLog{t}})
+		_, err = rb.Apply(ctx)
+		require.ErrorContains(t, err, "other clients of the old Redis (refused by --refuse-other-clients): Deployment/brewlog/brewlog")
+		assert.NotContains(t, deployment(t, ctx, cs, "beersystem").Annotations, StateAnnotation, "a refused preflight recorded nothing")
+	})
+
+	built := <-suiteBin
+	require.NoError(t, built.err, "build suites/cutover")
+	t.Run("suite before the cutover", func(t *testing.T) {
+		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessStateless, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessRecordedScale, report.StatusSkip, "cutover not applied yet")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusSkip, "cutover not applied yet: beersystem names the old Redis")
+		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusSkip, "no cutover recorded on beersystem/beersystem")
+	})
+
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) { runScenarios(t, ctx, cs, v, runbook) })
+	}
+
+	t.Run("spec order: scale down first, the new Redis appears, apply continues", func(t *testing.T) {
+		v := variants[0]
+		require.NoError(t, runbook(t, v, nil).Rollback(ctx))
+		// The new Redis is not deployed yet: tofu has not written its Secret.
+		redisSecrets := cs.CoreV1().Secrets("redis")
+		own, err := redisSecrets.Get(ctx, kubeenv.AuthSecret, metav1.GetOptions{})
+		require.NoError(t, err)
+		require.NoError(t, redisSecrets.Delete(ctx, kubeenv.AuthSecret, metav1.DeleteOptions{}))
+		deploy := func() error {
+			return env.PutAuthSecret(context.WithoutCancel(ctx), redisSecrets, string(own.Data[kubeenv.AuthPasswordKey]))
+		}
+		t.Cleanup(func() { assert.NoError(t, deploy()) })
+		untilScaleDown := New(cs, Options{Until: StepScaleDown, WaitTimeout: time.Minute, Now: clock.Now, Log: testLog{t}})
+
+		lines, err := untilScaleDown.Plan(ctx)
+		require.NoError(t, err)
+		assert.Contains(t, lines, "   apply stops here (--until scale-down): deploy and check the new Redis, then run apply again for 3-5")
+		st, err := untilScaleDown.Apply(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, PhaseScaledDown, st.Phase)
+		d := deployment(t, ctx, cs, v.deployment)
+		assert.Equal(t, int32(0), *d.Spec.Replicas)
+		assert.Zero(t, podCount(t, ctx, cs, d))
+
+		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusSkip, "the maintenance window is under way")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusSkip, "cutover not applied yet (recorded phase scaled-down)")
+
+		_, err = runbook(t, v, nil).Apply(ctx)
+		require.ErrorContains(t, err, "preflight: Secret redis/redis-shared-auth", "the continuing apply checks the new Redis's Secret")
+		st, err = ReadState(deployment(t, ctx, cs, v.deployment))
+		require.NoError(t, err)
+		assert.Equal(t, PhaseScaledDown, st.Phase, "a refused preflight changes nothing")
+
+		require.NoError(t, deploy())
+		st, err = runbook(t, v, nil).Apply(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, PhaseDone, st.Phase)
+		assertCutOver(t, ctx, cs, v)
+	})
+
+	t.Run("suite after the cutover", func(t *testing.T) {
+		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessStateless, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessRecordedScale, report.StatusPass, "")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusPass, "")
+		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusSkip, "the soak time is not over")
+	})
+
+	t.Run("decommission", func(t *testing.T) {
+		soak, err := CatalogSoak()
+		require.NoError(t, err)
+		for _, v := range variants {
+			_, err = runbook(t, v, nil).Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
+			require.ErrorContains(t, err, "decommission refused: the cutover at")
+			_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+			require.NoError(t, err, "old Redis %s still there after the refusal", v.oldRedis)
+		}
+		clock.Advance(soak)
+
+		for _, v := range variants {
+			t.Run(v.name, func(t *testing.T) {
+				rb := runbook(t, v, nil)
+				if v.name == "env" {
+					_, err := rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
+					require.ErrorContains(t, err, "other workloads still name the old Redis and would lose it (--ignore-other-clients goes ahead): Deployment/brewlog/brewlog")
+					require.NoError(t, cs.AppsV1().Deployments("brewlog").Delete(ctx, "brewlog", metav1.DeleteOptions{}))
+				}
+				_, err := rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true})
+				require.ErrorContains(t, err, "no --old-redis-addr given", "no data-plane access and no --no-idle-proof")
+
+				would, err := rb.Decommission(ctx, DecommissionOptions{Soak: soak, NoIdleProof: true})
+				require.NoError(t, err)
+				wantObjects := []string{"Deployment/beersystem/" + v.oldRedis, "Service/beersystem/" + v.oldRedis}
+				assert.Equal(t, wantObjects, would.Objects)
+				assert.Contains(t, would.IdleProof, "NOT proven")
+				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				require.NoError(t, err, "old Redis still there without --confirm")
+
+				deleted, err := rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
+				require.NoError(t, err)
+				assert.Equal(t, wantObjects, deleted.Objects)
+				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				assert.True(t, notFound(err), "old Redis Deployment deleted: %v", err)
+				_, err = cs.CoreV1().Services("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				assert.True(t, notFound(err), "old Redis Service deleted: %v", err)
+
+				st, err := rb.Verify(ctx)
+				require.NoError(t, err, "beersystem still cut over and Ready after the decommission")
+				assert.Equal(t, "NOT proven: no data-plane access to the old Redis (--no-idle-proof)", st.IdleProof, "the record says the idleness was not proven")
+				st, err = rb.Apply(ctx)
+				require.NoError(t, err, "apply after the decommission is a no-op")
+				assert.Equal(t, PhaseDone, st.Phase)
+				require.ErrorContains(t, rb.Rollback(ctx), "rollback refused: the old Redis was decommissioned")
+				assert.NotContains(t, deployment(t, ctx, cs, v.deployment).Annotations[StateAnnotation], v.oldPassword, "the old literal password left the record")
+				assertCutOver(t, ctx, cs, v)
+			})
+		}
+	})
+	t.Run("suite after the decommission", func(t *testing.T) {
+		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusPass, "")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusPass, "")
+		// Decommissioned with --no-idle-proof: the report must not call that safe.
+		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusFail, "decommissioned without proof that the old Redis was idle")
+	})
+	require.NoError(t, env.Alive(), "a control-plane component died during the test")
+}
+
+// The assessments of suites/cutover/kube_test.go, as go test names them.
+const (
+	assessGoNoGo         = "the_runbook's_preflight_says_go"
+	assessStateless      = "beersystem_is_a_Deployment_whose_pods_hold_no_PersistentVolumeClaim"
+	assessRecordedScale  = "the_recorded_scale-down_reached_zero_pods"
+	assessSettings       = "beersystem's_settings_name_redis-shared-master"
+	assessDecommissioned = "the_old_Redis_is_decommissioned_after_the_soak_time"
+)
+
+type clusterSuiteBuild struct {
+	bin string
+	err error
+}
+
+func buildClusterSuite(ctx context.Context, root, dir string) clusterSuiteBuild {
+	bin := filepath.Join(dir, "cutover-suite.test")
+	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./suites/cutover")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return clusterSuiteBuild{err: fmt.Errorf("%w: %s", err, out)}
+	}
+	return clusterSuiteBuild{bin: bin}
+}
+
+// runClusterSuite runs TestCutoverOnCluster of suites/cutover with --target kube
+// against the control plane, through test2json as `go test -json` would, and returns
+// the outcome of every test.
+func runClusterSuite(t *testing.T, ctx context.Context, root, bin, kubeconfig string) map[string]report.TestOutcome {
+	t.Helper()
+	rctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(rctx, "go", "tool", "test2json", "-p", "github.com/redis-shared/conformance/suites/cutover",
+		bin, "-test.v=test2json", "-test.count=1", "-test.run=^TestCutoverOnCluster$",
+		"--target=kube", "--kubeconfig="+kubeconfig)
+	cmd.Dir = filepath.Join(root, "suites", "cutover")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	// A failing check (or the harness's key cleanup, which needs a probe pod) makes
+	// the binary exit 1: the outcomes are what counts here.
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit, "suites/cutover: %s", stderr.String())
+	}
+	run, err := report.ParseTestEvents(stdout.Bytes())
+	require.NoError(t, err)
+	return run.Outcomes
+}
+
+// assertOutcome finds the assessment whose test name contains assess and checks
+// its status and, when given, that its messages contain msg.
+func assertOutcome(t *testing.T, outcomes map[string]report.TestOutcome, req, assess, status, msg string) {
+	t.Helper()
+	for name, o := range outcomes {
+		if !strings.HasPrefix(name, "TestCutoverOnCluster/") || !strings.Contains(name, assess) {
+			continue
+		}
+		all := strings.Join(o.Messages, " | ")
+		t.Logf("%s %s: %s: %s", req, o.Status, name, all)
+		assert.Equal(t, status, o.Status, "%s: %s", req, name)
+		if msg != "" {
+			assert.Contains(t, all, msg, "%s: %s", req, name)
+		}
+		return
+	}
+	t.Errorf("%s: no assessment %q in the suite's output", req, assess)
+}
+
+// runScenarios runs plan, apply, rollback, an injected failure and an interruption
+// for one variant; it ends cut over.
+func runScenarios(t *testing.T, ctx context.Context, cs kubernetes.Interface, v variant, runbook func(*testing.T, variant, func(context.Context, string) error) *Runbook) {
+	original := deployment(t, ctx, cs, v.deployment)
+	originalCM := configMapData(t, ctx, cs, v.configMap)
+
+	t.Run("plan changes nothing", func(t *testing.T) {
+		cmBefore := configMapVersion(t, ctx, cs, v.configMap)
+		lines, err := runbook(t, v, nil).Plan(ctx)
+		require.NoError(t, err)
+		for _, l := range lines {
+			t.Log(l)
+		}
+		for _, want := range v.wantSettings {
+			assert.Contains(t, lines, want)
+		}
+		after := deployment(t, ctx, cs, v.deployment)
+		assert.Equal(t, original.Spec, after.Spec)
+		assert.Equal(t, original.ResourceVersion, after.ResourceVersion, "plan wrote to the Deployment")
+		assert.Equal(t, cmBefore, configMapVersion(t, ctx, cs, v.configMap), "plan wrote to the ConfigMap")
 	})
 
 	t.Run("apply scales to 0, patches and scales up", func(t *testing.T) {
 		sawZero := false
-		rb := newRunbook(t, func(ctx context.Context, step string) error {
+		rb := runbook(t, v, func(ctx context.Context, step string) error {
 			if step == StepPatch {
-				d := deployment(t, ctx, cs)
+				d := deployment(t, ctx, cs, v.deployment)
 				sawZero = *d.Spec.Replicas == 0 && podCount(t, ctx, cs, d) == 0
 			}
 			return nil
@@ -113,9 +404,13 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		assert.Equal(t, PhaseDone, st.Phase)
 		assert.Greater(t, st.DowntimeSeconds, 0.0)
 		t.Logf("downtime %.2f s", st.DowntimeSeconds)
-		d := deployment(t, ctx, cs)
+		if v.configMap != "" {
+			assert.Equal(t, map[string]map[string]string{v.configMap: originalCM}, st.ConfigMaps, "the ConfigMap's original data recorded")
+		}
+		assert.Nil(t, st.DataPlane, "no data-plane access given: nothing recorded as checked")
+		d := deployment(t, ctx, cs, v.deployment)
 		assert.Equal(t, *original.Spec.Replicas, *d.Spec.Replicas)
-		assertCutOver(t, d)
+		assertCutOver(t, ctx, cs, v)
 		_, err = rb.Verify(ctx)
 		require.NoError(t, err)
 		again, err := rb.Apply(ctx)
@@ -123,31 +418,36 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		assert.Equal(t, st.ReadyAt, again.ReadyAt)
 	})
 
-	t.Run("rollback restores the original spec", func(t *testing.T) {
-		require.NoError(t, newRunbook(t, nil).Rollback(ctx))
-		d := deployment(t, ctx, cs)
+	t.Run("rollback restores the original spec and ConfigMap", func(t *testing.T) {
+		require.NoError(t, runbook(t, v, nil).Rollback(ctx))
+		d := deployment(t, ctx, cs, v.deployment)
 		assert.Equal(t, original.Spec, d.Spec)
+		assert.Equal(t, originalCM, configMapData(t, ctx, cs, v.configMap))
 		assert.NotContains(t, d.Annotations, StateAnnotation)
 	})
 
 	t.Run("a failure at scale-up rolls back automatically", func(t *testing.T) {
 		injected := errors.New("injected failure")
-		_, err := newRunbook(t, func(_ context.Context, step string) error {
+		_, err := runbook(t, v, func(_ context.Context, step string) error {
 			if step == StepScaleUp {
+				if v.configMap != "" {
+					assert.Equal(t, DefaultNewHost, configMapData(t, ctx, cs, v.configMap)["REDIS_HOST"], "the ConfigMap was patched before the failure")
+				}
 				return injected
 			}
 			return nil
 		}).Apply(ctx)
 		require.ErrorIs(t, err, injected)
 		assert.ErrorContains(t, err, "rolled back automatically")
-		d := deployment(t, ctx, cs)
+		d := deployment(t, ctx, cs, v.deployment)
 		assert.Equal(t, original.Spec, d.Spec)
+		assert.Equal(t, originalCM, configMapData(t, ctx, cs, v.configMap))
 		assert.True(t, healthy(d), "beersystem Ready after the rollback")
 	})
 
 	t.Run("apply resumes after an interruption after scale-down", func(t *testing.T) {
 		ictx, cancel := context.WithCancel(ctx)
-		_, err := newRunbook(t, func(_ context.Context, step string) error {
+		_, err := runbook(t, v, func(_ context.Context, step string) error {
 			if step == StepPatch {
 				cancel()
 			}
@@ -155,58 +455,43 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		}).Apply(ictx)
 		cancel()
 		require.ErrorIs(t, err, ErrInterrupted)
-		d := deployment(t, ctx, cs)
+		d := deployment(t, ctx, cs, v.deployment)
 		st, err := ReadState(d)
 		require.NoError(t, err)
 		require.NotNil(t, st)
 		assert.Equal(t, PhaseScaledDown, st.Phase)
 		assert.Equal(t, int32(0), *d.Spec.Replicas)
 
-		st, err = newRunbook(t, nil).Apply(ctx)
+		st, err = runbook(t, v, nil).Apply(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, PhaseDone, st.Phase)
-		assertCutOver(t, deployment(t, ctx, cs))
+		assertCutOver(t, ctx, cs, v)
 	})
-
-	t.Run("decommission waits for the soak time", func(t *testing.T) {
-		soak, err := CatalogSoak()
-		require.NoError(t, err)
-		rb := newRunbook(t, nil)
-		_, err = rb.Decommission(ctx, soak, true)
-		require.ErrorContains(t, err, "decommission refused")
-		_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, DefaultOldRedis, metav1.GetOptions{})
-		require.NoError(t, err, "old Redis still there after the refusal")
-
-		clock.Advance(soak)
-		would, err := rb.Decommission(ctx, soak, false)
-		require.NoError(t, err)
-		assert.Equal(t, []string{"Deployment/beersystem/beersystem-redis", "Service/beersystem/beersystem-redis"}, would)
-		_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, DefaultOldRedis, metav1.GetOptions{})
-		require.NoError(t, err, "old Redis still there without --confirm")
-
-		deleted, err := rb.Decommission(ctx, soak, true)
-		require.NoError(t, err)
-		assert.Equal(t, would, deleted)
-		_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, DefaultOldRedis, metav1.GetOptions{})
-		assert.True(t, notFound(err), "old Redis Deployment deleted: %v", err)
-		_, err = cs.CoreV1().Services("beersystem").Get(ctx, DefaultOldRedis, metav1.GetOptions{})
-		assert.True(t, notFound(err), "old Redis Service deleted: %v", err)
-
-		_, err = rb.Verify(ctx)
-		require.NoError(t, err, "beersystem still cut over and Ready after the decommission")
-		st, err := rb.Apply(ctx)
-		require.NoError(t, err, "apply after the decommission is a no-op")
-		assert.Equal(t, PhaseDone, st.Phase)
-		require.ErrorContains(t, rb.Rollback(ctx), "rollback refused: the old Redis was decommissioned")
-		assert.NotContains(t, deployment(t, ctx, cs).Annotations[StateAnnotation], "old-stand-in-password", "the old literal password left the record")
-		assertCutOver(t, deployment(t, ctx, cs))
-	})
-	require.NoError(t, env.Alive(), "a control-plane component died during the test")
 }
 
-func deployment(t *testing.T, ctx context.Context, cs kubernetes.Interface) *appsv1.Deployment {
+func configMapData(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) map[string]string {
 	t.Helper()
-	d, err := cs.AppsV1().Deployments("beersystem").Get(ctx, "beersystem", metav1.GetOptions{})
+	if name == "" {
+		return nil
+	}
+	cm, err := cs.CoreV1().ConfigMaps("beersystem").Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return cm.Data
+}
+
+func configMapVersion(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) string {
+	t.Helper()
+	if name == "" {
+		return ""
+	}
+	cm, err := cs.CoreV1().ConfigMaps("beersystem").Get(ctx, name, metav1.GetOptions{})
+	require.NoError(t, err)
+	return cm.ResourceVersion
+}
+
+func deployment(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) *appsv1.Deployment {
+	t.Helper()
+	d, err := cs.AppsV1().Deployments("beersystem").Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return d
 }
@@ -220,24 +505,25 @@ func podCount(t *testing.T, ctx context.Context, cs kubernetes.Interface, d *app
 	return len(pods.Items)
 }
 
-// assertCutOver: the Redis env points at redis-shared, the password comes from the
-// Secret and no literal password is left.
-func assertCutOver(t *testing.T, d *appsv1.Deployment) {
+// assertCutOver: the Redis settings point at redis-shared, the password comes from
+// the Secret, and beersystem is Ready.
+func assertCutOver(t *testing.T, ctx context.Context, cs kubernetes.Interface, v variant) {
 	t.Helper()
+	d := deployment(t, ctx, cs, v.deployment)
 	got := map[string]string{}
 	for _, e := range d.Spec.Template.Spec.Containers[0].Env {
 		switch {
 		case e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil:
 			got[e.Name] = "secret:" + e.ValueFrom.SecretKeyRef.Name + "/" + e.ValueFrom.SecretKeyRef.Key
+		case e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil:
+			got[e.Name] = "configMap:" + e.ValueFrom.ConfigMapKeyRef.Name + "/" + e.ValueFrom.ConfigMapKeyRef.Key
 		default:
 			got[e.Name] = e.Value
 		}
 	}
-	assert.Equal(t, map[string]string{
-		"APP_ENV":        "production",
-		"REDIS_HOST":     DefaultNewHost,
-		"REDIS_PORT":     "6379",
-		"REDIS_PASSWORD": "secret:" + DefaultSecret + "/" + DefaultSecretKey,
-	}, got)
+	assert.Equal(t, v.wantEnv, got)
+	if v.configMap != "" {
+		assert.Equal(t, v.wantConfigMap, configMapData(t, ctx, cs, v.configMap))
+	}
 	assert.True(t, healthy(d), "beersystem Ready")
 }

@@ -2,7 +2,7 @@
 // beersystem Deployment from its own Redis to redis-shared with planned downtime.
 // Every step records its progress in an annotation on the Deployment, so apply is
 // idempotent and resumes after an interruption, and rollback restores the recorded
-// replicas and Redis env settings exactly.
+// replicas, the Redis env settings and the ConfigMaps it edited exactly.
 package cutover
 
 import (
@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -34,6 +33,8 @@ const (
 	StepScaleDown = "scale-down"
 	StepPatch     = "patch"
 	StepScaleUp   = "scale-up"
+	// StepVerify is apply's data-plane check after the scale-up.
+	StepVerify = "verify"
 )
 
 // Phases of the recorded state: the last step that completed.
@@ -67,8 +68,9 @@ type Options struct {
 	SecretKey      string
 	NewHost        string
 	NewPort        int
-	// HostEnv, PortEnv, PasswordEnv name the Deployment's Redis env vars; empty ones
-	// are guessed from the container's env (see GuessEnv).
+	// HostEnv, PortEnv, PasswordEnv name the variables the application reads for
+	// Redis; empty ones are guessed from the container's env and envFrom (see
+	// GuessSettings).
 	HostEnv, PortEnv, PasswordEnv string
 	// WaitTimeout bounds each wait for pods to go or become Ready.
 	WaitTimeout time.Duration
@@ -78,6 +80,16 @@ type Options struct {
 	Now func() time.Time
 	// Log receives one line per step; nil discards.
 	Log io.Writer
+	// Until, when StepScaleDown, makes apply stop once beersystem is at zero pods, so
+	// that the new Redis can be deployed and checked inside the window (the spec's
+	// order); until then the Secret comparison and the report gate wait, and the
+	// next apply, which runs the whole preflight, continues. "" runs every step.
+	Until string
+	// DataPlane is the optional access to the new and old Redis servers.
+	DataPlane DataPlane
+	// RefuseOtherClients makes other workloads that name the old Redis a NO-GO
+	// of the preflight instead of a warning.
+	RefuseOtherClients bool
 	// BeforeStep, when set, runs before scale-down, patch and scale-up; an error from
 	// it counts as a failure of that step (tests inject failures and interruptions).
 	BeforeStep func(ctx context.Context, step string) error
@@ -85,22 +97,33 @@ type Options struct {
 
 // State is what the annotation records.
 type State struct {
-	Phase string `json:"phase"`
-	// Container is the container whose env was changed.
-	Container string `json:"container"`
-	Replicas  int32  `json:"replicas"`
+	Phase    string `json:"phase"`
+	Replicas int32  `json:"replicas"`
 	// Env is the container's complete original env list, so rollback restores it
 	// exactly (order included).
-	Env          []corev1.EnvVar `json:"env"`
-	HostEnv      string          `json:"hostEnv"`
-	PortEnv      string          `json:"portEnv"`
-	PasswordEnv  string          `json:"passwordEnv"`
-	ScaledDownAt *time.Time      `json:"scaledDownAt,omitempty"`
-	ReadyAt      *time.Time      `json:"readyAt,omitempty"`
+	Env []corev1.EnvVar `json:"env"`
+	// Settings say where host, port and password lived and how the patch changes them.
+	Settings Settings `json:"settings"`
+	// ConfigMaps holds the complete original data of each ConfigMap the patch edits,
+	// so rollback restores it exactly.
+	ConfigMaps   map[string]map[string]string `json:"configMaps,omitempty"`
+	ScaledDownAt *time.Time                   `json:"scaledDownAt,omitempty"`
+	ReadyAt      *time.Time                   `json:"readyAt,omitempty"`
 	// DowntimeSeconds is scale-down to Ready: the evidence of the planned downtime.
 	DowntimeSeconds float64 `json:"downtimeSeconds,omitempty"`
+	// OldCounts are the old Redis's command counts at OldCountsAt: after the
+	// scale-down (OldCountsWhen "scale-down"), or at the first data-plane check when
+	// apply had no access to the old Redis ("verify"). Decommission requires no
+	// command since.
+	OldCounts     CommandCounts `json:"oldCounts,omitempty"`
+	OldCountsAt   *time.Time    `json:"oldCountsAt,omitempty"`
+	OldCountsWhen string        `json:"oldCountsWhen,omitempty"`
+	// DataPlane is the last data-plane check (apply's step 6 or verify); nil: none.
+	DataPlane *DataPlaneEvidence `json:"dataPlane,omitempty"`
 	// DecommissionedAt is when decommission --confirm started deleting the old Redis.
 	DecommissionedAt *time.Time `json:"decommissionedAt,omitempty"`
+	// IdleProof says how the old Redis was shown idle before the decommission.
+	IdleProof string `json:"idleProof,omitempty"`
 }
 
 // Runbook runs the cutover steps against one cluster.
@@ -142,54 +165,6 @@ func (r *Runbook) logf(format string, args ...any) {
 	fmt.Fprintf(r.opts.Log, format+"\n", args...)
 }
 
-// EnvNames are the Redis env var names of the Deployment.
-type EnvNames struct {
-	Container            string
-	Host, Port, Password string
-}
-
-// GuessEnv picks, in the containers, the env var names for host, port and password:
-// the configured ones, else the first name containing REDIS and HOST, PORT or
-// PASSWORD. The container is the first holding any of them.
-func GuessEnv(containers []corev1.Container, host, port, password string) (EnvNames, error) {
-	for _, c := range containers {
-		names := EnvNames{Container: c.Name, Host: host, Port: port, Password: password}
-		for _, e := range c.Env {
-			up := strings.ToUpper(e.Name)
-			if !strings.Contains(up, "REDIS") {
-				continue
-			}
-			switch {
-			case names.Host == "" && strings.Contains(up, "HOST"):
-				names.Host = e.Name
-			case names.Port == "" && strings.Contains(up, "PORT"):
-				names.Port = e.Name
-			case names.Password == "" && strings.Contains(up, "PASSWORD"):
-				names.Password = e.Name
-			}
-		}
-		if hasEnv(c, names.Host) || hasEnv(c, names.Port) || hasEnv(c, names.Password) {
-			if names.Host == "" || names.Port == "" || names.Password == "" {
-				return EnvNames{}, fmt.Errorf("container %s: Redis env names not all found (host %q, port %q, password %q): set them", c.Name, names.Host, names.Port, names.Password)
-			}
-			return names, nil
-		}
-	}
-	return EnvNames{}, fmt.Errorf("no container has Redis env settings (names containing REDIS and HOST/PORT/PASSWORD, or %q/%q/%q)", host, port, password)
-}
-
-func hasEnv(c corev1.Container, name string) bool {
-	if name == "" {
-		return false
-	}
-	for _, e := range c.Env {
-		if e.Name == name {
-			return true
-		}
-	}
-	return false
-}
-
 func containerIndex(spec *corev1.PodSpec, name string) int {
 	for i, c := range spec.Containers {
 		if c.Name == name {
@@ -197,34 +172,6 @@ func containerIndex(spec *corev1.PodSpec, name string) int {
 		}
 	}
 	return -1
-}
-
-// PatchedEnv returns env with host and port set to values and the password taken
-// from the Secret by secretKeyRef; other entries keep their place.
-func PatchedEnv(env []corev1.EnvVar, names EnvNames, host string, port int, secret, key string) []corev1.EnvVar {
-	want := map[string]corev1.EnvVar{
-		names.Host: {Name: names.Host, Value: host},
-		names.Port: {Name: names.Port, Value: fmt.Sprint(port)},
-		names.Password: {Name: names.Password, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-			LocalObjectReference: corev1.LocalObjectReference{Name: secret}, Key: key,
-		}}},
-	}
-	out := make([]corev1.EnvVar, 0, len(env)+3)
-	seen := map[string]bool{}
-	for _, e := range env {
-		if w, ok := want[e.Name]; ok {
-			out = append(out, w)
-			seen[e.Name] = true
-			continue
-		}
-		out = append(out, e)
-	}
-	for _, n := range []string{names.Host, names.Port, names.Password} {
-		if !seen[n] {
-			out = append(out, want[n])
-		}
-	}
-	return out
 }
 
 // ReadState returns the recorded state of the Deployment, nil when there is none.
@@ -267,6 +214,36 @@ func (r *Runbook) update(ctx context.Context, what string, change func(d *appsv1
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+func (r *Runbook) getConfigMap(ctx context.Context, name string) (*corev1.ConfigMap, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cm, err := r.cs.CoreV1().ConfigMaps(r.opts.Namespace).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("ConfigMap %s/%s: %w", r.opts.Namespace, name, err)
+	}
+	return cm, nil
+}
+
+// updateConfigMap replaces a ConfigMap's data by change(current data), retrying on
+// conflicts.
+func (r *Runbook) updateConfigMap(ctx context.Context, name string, change func(map[string]string) map[string]string) error {
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		cm, err := r.getConfigMap(ctx, name)
+		if err != nil {
+			return err
+		}
+		cm.Data = change(cm.Data)
+		uctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		_, err = r.cs.CoreV1().ConfigMaps(r.opts.Namespace).Update(uctx, cm, metav1.UpdateOptions{FieldManager: "conform-cutover"})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("update ConfigMap %s/%s: %w", r.opts.Namespace, name, err)
 	}
 	return nil
 }

@@ -24,6 +24,19 @@ func (o Object) String() string { return o.Kind + "/" + o.Namespace + "/" + o.Na
 // oldRedisObjects lists the Deployment, StatefulSet and Service named OldRedis that
 // exist; none at all fails (the old Redis is not found).
 func (r *Runbook) oldRedisObjects(ctx context.Context) ([]string, error) {
+	found, err := r.OldRedisObjects(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("old Redis %s/%s not found (no Deployment, StatefulSet or Service of that name)", r.opts.Namespace, r.opts.OldRedis)
+	}
+	return found, nil
+}
+
+// OldRedisObjects lists the Deployment, StatefulSet and Service named OldRedis that
+// exist, as Kind/namespace/name; none is an empty list.
+func (r *Runbook) OldRedisObjects(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ns, name := r.opts.Namespace, r.opts.OldRedis
@@ -51,9 +64,6 @@ func (r *Runbook) oldRedisObjects(ctx context.Context) ([]string, error) {
 		default:
 			return nil, fmt.Errorf("old Redis %s %s/%s: %w", kind, ns, name, err)
 		}
-	}
-	if len(found) == 0 {
-		return nil, fmt.Errorf("old Redis %s/%s not found (no Deployment, StatefulSet or Service of that name)", ns, name)
 	}
 	return found, nil
 }

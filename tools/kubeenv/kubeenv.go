@@ -72,6 +72,8 @@ type Env struct {
 	Kubeconfig string
 	// Config is the admin REST config.
 	Config *rest.Config
+	// KwokServer is the address of kwok's kubelet-like server (exec on fake pods).
+	KwokServer string
 
 	opts      Options
 	pki       *pki
@@ -132,11 +134,11 @@ func (e *Env) start(ctx context.Context) error {
 	if e.pki, err = newPKI(filepath.Join(e.Dir, "pki")); err != nil {
 		return err
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return err
 	}
-	etcdClient, etcdPeer, apiPort := ports[0], ports[1], ports[2]
+	etcdClient, etcdPeer, apiPort, kwokPort := ports[0], ports[1], ports[2], ports[3]
 	etcdURL := "http://127.0.0.1:" + strconv.Itoa(etcdClient)
 	peerURL := "http://127.0.0.1:" + strconv.Itoa(etcdPeer)
 	if err := e.spawn(BinEtcd, nil,
@@ -167,6 +169,11 @@ func (e *Env) start(ctx context.Context) error {
 		"--endpoint-reconciler-type=none",
 		"--enable-priority-and-fairness=false", "--profiling=false",
 		"--cert-dir="+filepath.Join(e.Dir, "apiserver"),
+		// kwok's server plays the kubelet for exec (KwokServer): reached at the fake
+		// node's InternalIP (127.0.0.1) and daemon port, TLS both ways with our CA.
+		"--kubelet-preferred-address-types=InternalIP",
+		"--kubelet-certificate-authority="+p.CACert,
+		"--kubelet-client-certificate="+p.AdminCert, "--kubelet-client-key="+p.AdminKey,
 	); err != nil {
 		return err
 	}
@@ -195,10 +202,19 @@ func (e *Env) start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := e.applyKwokCRDs(ctx); err != nil {
+		return err
+	}
+	e.KwokServer = "127.0.0.1:" + strconv.Itoa(kwokPort)
 	if err := e.spawn(BinKwok, nil,
 		"--kubeconfig="+e.Kubeconfig, "--config="+kwokConfig,
 		"--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-		"--node-lease-duration-seconds=40", "--server-address=",
+		"--node-lease-duration-seconds=40",
+		// The server answers exec for the fake node's pods by running the command
+		// LOCALLY, as the ClusterExec objects (kwok.x-k8s.io) of a test say.
+		"--server-address="+e.KwokServer, "--node-ip=127.0.0.1", "--node-port="+strconv.Itoa(kwokPort),
+		"--tls-cert-file="+p.ServingCert, "--tls-private-key-file="+p.Serving,
+		"--enable-crds=ClusterExec",
 	); err != nil {
 		return err
 	}

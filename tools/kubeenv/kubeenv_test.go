@@ -125,6 +125,12 @@ func requirementStatuses(t *testing.T, ctx context.Context, root, suiteBin, kube
 	require.NoError(t, err)
 	require.NotEmpty(t, found, "checks in %s", inventorySuite)
 	rep := report.Build(report.Inputs{Catalog: cat, Checks: found, Target: "kube", Tests: tests, Evidence: records, Now: time.Now()})
+	// The report names the layer behind the source ranges: here MetalLB assigned the
+	// address and no kube-proxy ConfigMap exists, and report.md says both.
+	var md bytes.Buffer
+	require.NoError(t, report.WriteMarkdown(&md, rep))
+	assert.Contains(t, md.String(), "- "+evidence.MetaEnforcement+": unknown: no kube-system/kube-proxy ConfigMap", "report.md states the enforcement layer")
+	assert.Contains(t, rep.Facts[evidence.MetaEnforcement], "address 192.168.4.200 from MetalLB pool lan", "the enforcement fact names MetalLB")
 	statuses := map[string]string{}
 	for _, req := range rep.Requirements {
 		if len(req.Checks) == 0 {
@@ -234,6 +240,11 @@ func TestInventoryOnLocalControlPlane(t *testing.T) {
 	dyn, err := dynamic.NewForConfig(env.Config)
 	require.NoError(t, err)
 	kube := target.NewKube(cs, dyn)
+	facts, err := kube.Facts(ctx)
+	require.NoError(t, err)
+	t.Logf("enforcement fact: %s", facts.Enforcement)
+	assert.Contains(t, facts.Enforcement, "could not tell kube-proxy's mode", "no kube-proxy runs on the local control plane")
+	assert.Contains(t, facts.Enforcement, "address 192.168.4.200 from MetalLB pool lan", "MetalLB's annotation on the LAN Service")
 	before, err := kube.Restarts(ctx, "master")
 	require.NoError(t, err)
 	revert, err := kube.Kill(ctx, "master")

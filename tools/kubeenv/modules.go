@@ -70,6 +70,23 @@ func (e *Env) writeKwokConfig() (string, error) {
 	return path, nil
 }
 
+// kwokCRDs are the kwok CRDs the env serves: ClusterExec, so that a test says what an
+// exec into a fake pod runs (locally, on this machine).
+var kwokCRDs = []string{"kustomize/crd/bases/kwok.x-k8s.io_clusterexecs.yaml"}
+
+// applyKwokCRDs installs kwok's ClusterExec CRD before kwok starts (it watches it).
+func (e *Env) applyKwokCRDs(ctx context.Context) error {
+	dir, err := e.moduleDir(ctx, "kwok", "sigs.k8s.io/kwok")
+	if err != nil {
+		return err
+	}
+	var files []string
+	for _, crd := range kwokCRDs {
+		files = append(files, filepath.Join(dir, crd))
+	}
+	return e.ApplyFiles(ctx, files...)
+}
+
 // applyMetalLBCRDs installs MetalLB's own CRDs (the controller watches all of them)
 // and waits until they are served.
 func (e *Env) applyMetalLBCRDs(ctx context.Context) error {

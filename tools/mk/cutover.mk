@@ -1,18 +1,30 @@
 # Beersystem cutover runbook (tools/cutover, `conform cutover` in tools/cli), tested
 # against the local control plane of tools/kubeenv (binaries from `make kube-tools`,
-# see kube.mk):
+# see kube.mk) and, for its data-plane part, against real redis-server processes on
+# loopback:
 #
 #   make test-cutover  (part of `make test`) starts the control plane twice (library
 #       and command), each with the fake node, the namespaces, the auth Secrets, the
-#       old beersystem Redis and the pre-cutover beersystem Deployment
-#       (fixtures/cutover). The library test runs plan, a refused preflight (different
-#       password), apply, rollback (spec deep-equal), an injected failure at scale-up
-#       (automatic rollback), an interruption after scale-down then apply, and
-#       decommission around the catalog's soak time (clock injected); the command test
-#       runs `conform cutover` plan/apply/verify/decommission/rollback and checks exit
-#       codes and output. About 25 s.
+#       old beersystem Redis, the pre-cutover beersystem Deployments
+#       (fixtures/cutover: settings as env literals, and in a ConfigMap with its own
+#       old Redis) and another client of the old Redis in namespace brewlog. The
+#       library test runs, for both styles, plan, apply, rollback (Deployment spec and
+#       ConfigMap data deep-equal), an injected failure at scale-up (automatic
+#       rollback), an interruption after scale-down then apply, the spec's order
+#       (apply --until scale-down, the new Redis's Secret appears, apply continues),
+#       and decommission around the catalog's soak time (clock injected), the other
+#       client and the idle proof; between these it runs the kube features of
+#       suites/cutover (FR-015..FR-018) with --target kube and checks their pass, skip
+#       and fail. The command test runs `conform cutover` end to end (with loopback
+#       redis-servers behind --new-redis-addr/--old-redis-addr) and checks exit codes
+#       and output. TestDataPlaneVerifyAndDecommission runs verify, apply's
+#       data-plane step and decommission's idle proof with two loopback redis-servers
+#       standing for the new and the old Redis and a fake clientset whose pod IPs are
+#       the loopback addresses the stand-in connections come from. About 60 s with
+#       compilation (the suite binary included).
 
 TEST_TARGETS += test-cutover
+DEPS_APT += redis-server
 
 # Named here, not through kube.mk's KUBE_TOOLS: this file is included before kube.mk
 # and prerequisites are expanded when read. kube.mk has the rules that build them.
@@ -22,5 +34,5 @@ CUTOVER_KUBE_TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-m
 .PHONY: test-cutover
 test-cutover: $(CUTOVER_KUBE_TOOLS)
 	nice -n 10 $(GO) test -count=1 -p 1 -timeout 5m -v \
-		-run 'TestCutoverOnLocalControlPlane|TestCutoverCommandOnLocalControlPlane' \
+		-run 'TestCutoverOnLocalControlPlane|TestCutoverCommandOnLocalControlPlane|TestDataPlaneVerifyAndDecommission' \
 		./tools/cutover/ ./tools/cli/ -args --bin=$(BIN)

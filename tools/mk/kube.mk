@@ -48,7 +48,15 @@ $(BIN)/metallb-controller: | $(KUBE_BUILD)/metallb/go.mod
 
 # The inventory suite against the local control plane, then three breakages.
 test-kube: $(KUBE_TOOLS)
-	nice -n 10 $(GO) test -count=1 -p 1 -timeout 10m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown' ./tools/kubeenv/ -args --bin=$(BIN)
+	nice -n 10 $(GO) test -count=1 -p 1 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
+
+# terratest: tofu apply and destroy of tofu/examples/kind (fixture chart) against the
+# local control plane, checked through the kube target. Needs TOFU_PROVIDER_MIRROR (see
+# tofu.mk); without it the test skips and says so, and bin/tofu is not built.
+TEST_TARGETS += test-kube-tofu
+.PHONY: test-kube-tofu
+test-kube-tofu: $(KUBE_TOOLS) $(if $(TOFU_PROVIDER_MIRROR),$(BIN)/tofu)
+	TOFU_PROVIDER_MIRROR=$(TOFU_PROVIDER_MIRROR) nice -n 10 $(GO) test -count=1 -p 1 -timeout 15m -v -run 'TestTofuApplyDestroy' ./tools/kubeenv/ -args --bin=$(BIN) --tofu=$(BIN)/tofu
 
 # actionlint checks .github/workflows (syntax, expressions, pinned actions' inputs, and
 # the run: scripts with shellcheck when it is on PATH). `go install pkg@version` is

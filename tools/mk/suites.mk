@@ -20,7 +20,11 @@ SUITES_TIMEOUT ?= 30m
 OVERLAYS ?= $(wildcard fixtures/overlays/*.yaml)
 # Suite packages only: the flags below mean nothing to suites/internal/...
 SUITE_PACKAGES = $$($(GO) list ./suites/... | grep -v '/suites/internal/')
-SUITE_ARGS = --target=$(TARGET) --state-dir=$(SUITES_STATE) --evidence=$(OUT)/evidence.jsonl $(if $(filter 1,$(DISRUPTIVE)),--disruptive)
+# OUTSIDE_VIA=host:port names a SOCKS5 proxy outside the LAN: the outside vantage point
+# of TARGET=kube (SC-004); without it those checks skip and say so.
+OUTSIDE_VIA ?=
+SUITE_ARGS = --target=$(TARGET) --state-dir=$(SUITES_STATE) --evidence=$(OUT)/evidence.jsonl $(if $(filter 1,$(DISRUPTIVE)),--disruptive) \
+	--probe-bin=$(BIN)/redisprobe $(if $(OUTSIDE_VIA),--outside-via=$(OUTSIDE_VIA))
 
 TEST_TARGETS += test-suites test-suites-safety
 

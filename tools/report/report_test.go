@@ -267,3 +267,31 @@ func TestBuildInheritsASkipOfTheWholeTestFunction(t *testing.T) {
 	assert.Equal(t, "no data plane on this target", sc001.Checks[0].SkipReason)
 	assert.Equal(t, StatusSkip, sc001.Status)
 }
+
+func TestAFeatureWhoseAssessmentsAllSkippedIsASkipNotAPass(t *testing.T) {
+	tests := events(
+		ev("run", "TestPerf"), ev("run", "TestPerf/latency"), ev("run", "TestPerf/latency/p95"),
+		ev("output", "TestPerf/latency/p95", "    perf_test.go:40: no LAN address on this machine\n"),
+		ev("skip", "TestPerf/latency/p95"),
+		ev("run", "TestPerf/latency/median"), ev("skip", "TestPerf/latency/median"),
+		ev("pass", "TestPerf/latency"), ev("pass", "TestPerf"),
+		ev("run", "TestNet"), ev("run", "TestNet/outside_refused"),
+		ev("run", "TestNet/outside_refused/dial"), ev("pass", "TestNet/outside_refused/dial"),
+		ev("run", "TestNet/outside_refused/ping"), ev("skip", "TestNet/outside_refused/ping"),
+		ev("pass", "TestNet/outside_refused"), ev("pass", "TestNet"), ev("pass", ""))
+
+	latency, ok := tests.Lookup("TestPerf/latency")
+	require.True(t, ok)
+	assert.Equal(t, "skip", latency.Status)
+	assert.Equal(t, []string{"every subtest was skipped: no LAN address on this machine"}, latency.Messages)
+	whole, _ := tests.Lookup("TestPerf")
+	assert.Equal(t, "skip", whole.Status, "a test function whose features all skipped checked nothing either")
+	refused, _ := tests.Lookup("TestNet/outside_refused")
+	assert.Equal(t, "pass", refused.Status, "one assessment ran and passed")
+
+	rep := Build(Inputs{Catalog: testCatalog, Checks: testChecks, Target: "sandbox", Policy: passingPolicy(), Tests: tests})
+	sc001 := rep.Requirements[1]
+	require.Len(t, sc001.Checks, 1)
+	assert.Equal(t, StatusSkip, sc001.Checks[0].Status)
+	assert.Equal(t, StatusSkip, sc001.Status)
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -162,7 +163,59 @@ func ParseTestEvents(raw []byte) (*TestRun, error) {
 			return nil, fmt.Errorf("line %d: test %s started but the stream ends before its result (truncated?)", at, test)
 		}
 	}
+	run.skipWhenAllSubtestsSkipped()
 	return run, nil
+}
+
+// skipWhenAllSubtestsSkipped turns a passing test whose every subtest was skipped into
+// a skip: it checked nothing (a feature whose assessments all called t.Skip passes in
+// go test). Deepest tests first, so the rule climbs from assessments to features to
+// TestXxx. The reason is the first one a subtest gave.
+func (r *TestRun) skipWhenAllSubtestsSkipped() {
+	names := make([]string, 0, len(r.Outcomes))
+	for name := range r.Outcomes {
+		names = append(names, name)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		di, dj := strings.Count(names[i], "/"), strings.Count(names[j], "/")
+		if di != dj {
+			return di > dj
+		}
+		return names[i] < names[j]
+	})
+	for _, name := range names {
+		o := r.Outcomes[name]
+		if o.Status != "pass" {
+			continue
+		}
+		var children []TestOutcome
+		depth := strings.Count(name, "/") + 1
+		for _, c := range r.Subtests(name) {
+			if c.Package == o.Package && strings.Count(c.Test, "/") == depth {
+				children = append(children, c)
+			}
+		}
+		if len(children) == 0 {
+			continue
+		}
+		allSkipped := true
+		for _, c := range children {
+			allSkipped = allSkipped && c.Status == "skip"
+		}
+		if !allSkipped {
+			continue
+		}
+		o.Status = "skip"
+		reason := "every subtest was skipped"
+		for _, c := range children {
+			if len(c.Messages) > 0 {
+				reason += ": " + c.Messages[len(c.Messages)-1]
+				break
+			}
+		}
+		o.Messages = append(o.Messages, reason)
+		r.Outcomes[name] = o
+	}
 }
 
 // Lookup returns the outcome of a test name, if it ran.

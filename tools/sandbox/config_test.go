@@ -193,6 +193,7 @@ func TestNewTopology(t *testing.T) {
 	assert.Equal(t, []string{
 		"rsc-abc123-node", "rsc-abc123-lan", "rsc-abc123-outside", "rsc-abc123-master",
 		"rsc-abc123-replica-0", "rsc-abc123-replica-1", "rsc-abc123-prometheus", "rsc-abc123-client",
+		"rsc-abc123-beersystem-redis", "rsc-abc123-beersystem",
 	}, topo.namespaces())
 	for _, name := range topo.namespaces() {
 		assert.Regexp(t, idPattern, name)
@@ -202,6 +203,20 @@ func TestNewTopology(t *testing.T) {
 	assert.Equal(t, "10.244.0.21", replica.ip.String())
 	assert.Equal(t, "redis-shared-replicas-1", replica.podRef)
 	assert.Equal(t, masterIP, topo.lbTarget)
+	oldRedis, ok := topo.pod("beersystem-redis")
+	require.True(t, ok)
+	assert.Equal(t, "beersystem-redis-0", oldRedis.podRef)
+
+	// The most replicas the values allow stay clear of the beersystem pods' addresses.
+	cfg.Replicas = maxReplicas
+	topo, err = newTopology("abc123", cfg)
+	require.NoError(t, err)
+	seen := map[netip.Addr]string{}
+	for _, p := range topo.pods {
+		assert.Empty(t, seen[p.ip], "%s and %s share %s", seen[p.ip], p.name, p.ip)
+		seen[p.ip] = p.name
+	}
+	cfg.Replicas = 2
 
 	for _, clash := range []string{"192.168.4.10", "203.0.113.1", "10.244.0.7"} {
 		cfg.LAN.LoadBalancerIP = netip.MustParseAddr(clash)

@@ -19,6 +19,11 @@
 //	rsc-<id>-replica-N   pod redis-shared-replicas-N, 10.244.0.20+N
 //	rsc-<id>-prometheus  Prometheus, 10.244.0.5:9090 (when metrics.enabled)
 //	rsc-<id>-client      vantage point "cluster": a client pod, 10.244.0.100
+//	rsc-<id>-beersystem-redis  beersystem's own Redis before the cutover (Service
+//	                     beersystem-redis.beersystem.svc.cluster.local), 10.244.0.60:6379:
+//	                     its own password, no persistence, no exporter (State.OldRedis)
+//	rsc-<id>-beersystem  pod for the stand-in beersystem app, 10.244.0.70 (State.App,
+//	                     State.StartApp); nothing runs in it until a suite starts the app
 //	rsc-<id>-lan         vantage point "lan": a LAN host, 192.168.4.10/24
 //	rsc-<id>-outside     vantage point "outside": a host on 203.0.113.10/24 routed via the node
 //
@@ -78,7 +83,8 @@
 // State.WaitRestarted (the supervisor started a new one and it answers PING),
 // State.Freeze (SIGSTOP: only the liveness probe notices), State.Stop and
 // State.StopExporter (kept down by the supervisor until the returned Revert is
-// called) and State.WaitHealthy.
+// called) and State.WaitHealthy. For the cutover rehearsal, State.StopOldRedis
+// decommissions the old beersystem Redis the same way (Revert starts it again, empty).
 //
 // # What the sandbox cannot emulate
 //

@@ -95,7 +95,7 @@ func (s *State) StopExporter(ctx context.Context, instance string, timeout time.
 	return s.hold(ctx, instance, instance+"/exporter", func(inst Instance) *Process { return inst.Exporter }, timeout)
 }
 
-// hold asks the supervisor to keep process key down and waits until it is.
+// hold asks the supervisor to keep process key of an instance down and waits until it is.
 func (s *State) hold(ctx context.Context, instance, key string, proc func(Instance) *Process, timeout time.Duration) (Revert, error) {
 	current := func() (*Process, error) {
 		fresh, err := s.Refresh()
@@ -112,6 +112,28 @@ func (s *State) hold(ctx context.Context, instance, key string, proc func(Instan
 		}
 		return p, nil
 	}
+	var ready func(context.Context) error
+	if key == instance {
+		// A Redis instance is back when it answers PING, not merely when it runs.
+		ready = func(ctx context.Context) error {
+			fresh, err := s.Refresh()
+			if err != nil {
+				return err
+			}
+			inst, err := fresh.Instance(instance)
+			if err != nil {
+				return err
+			}
+			return s.pingInstance(ctx, inst)
+		}
+	}
+	return s.holdProcess(ctx, key, current, ready, timeout)
+}
+
+// holdProcess writes key's hold file and waits until the supervisor has the process
+// down. Revert removes the file and waits until a new process runs (and, with ready,
+// until ready passes).
+func (s *State) holdProcess(ctx context.Context, key string, current func() (*Process, error), ready func(context.Context) error, timeout time.Duration) (Revert, error) {
 	before, err := current()
 	if err != nil {
 		return nil, err
@@ -130,18 +152,10 @@ func (s *State) hold(ctx context.Context, instance, key string, proc func(Instan
 			if err != nil || p.Held || p.Pid <= 0 || p.Pid == oldPid || !processAlive(p.Pid) {
 				return false, err
 			}
-			if key != instance {
+			if ready == nil {
 				return true, nil
 			}
-			fresh, err := s.Refresh()
-			if err != nil {
-				return false, err
-			}
-			inst, err := fresh.Instance(instance)
-			if err != nil {
-				return false, err
-			}
-			return s.pingInstance(ctx, inst) == nil, nil
+			return ready(ctx) == nil, nil
 		})
 	}
 	err = waitFor(ctx, timeout, fmt.Sprintf("%s to be held down", key), func() (bool, error) {

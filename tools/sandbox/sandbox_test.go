@@ -140,6 +140,9 @@ func processIDs(st *sandbox.State) []int {
 	if st.Prometheus != nil {
 		pids = append(pids, st.Prometheus.Process.Pid)
 	}
+	if st.OldRedis != nil {
+		pids = append(pids, st.OldRedis.Redis.Pid)
+	}
 	var running []int
 	for _, pid := range pids {
 		if pid > 0 {
@@ -406,6 +409,50 @@ func TestSandboxFromProjectValues(t *testing.T) {
 		got, err := s.client(t, sandbox.VantageCluster, master.Addr, pw).Get(t.Context(), "sandbox:durable").Result()
 		require.NoError(t, err)
 		assert.Equal(t, "kept", got)
+	})
+	t.Run("old beersystem Redis: own password, served under its Service name", func(t *testing.T) {
+		require.NotNil(t, s.OldRedis)
+		assert.Equal(t, []string{s.OldRedis.Addr}, s.Services["beersystem-redis.beersystem.svc.cluster.local"])
+		oldPw, err := s.OldRedisPassword()
+		require.NoError(t, err)
+		assert.NotEqual(t, pw, oldPw, "the old Redis has a password of its own")
+		old := s.client(t, sandbox.VantageCluster, s.OldRedis.Addr, oldPw)
+		require.NoError(t, old.Set(t.Context(), "sandbox:old", "x", time.Minute).Err())
+		err = s.client(t, sandbox.VantageCluster, s.OldRedis.Addr, pw).Ping(t.Context()).Err()
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "WRONGPASS", "the shared password does not open the old Redis")
+		report := s.Check(t.Context(), sandbox.CheckOptions{})
+		require.NotNil(t, report.OldRedis)
+		assert.Empty(t, report.OldRedis.Problems)
+	})
+	t.Run("a process started in the app pod reaches the master and the old Redis", func(t *testing.T) {
+		require.NotNil(t, s.App)
+		oldPw, err := s.OldRedisPassword()
+		require.NoError(t, err)
+		for _, server := range []struct{ addr, password string }{{master.Addr, pw}, {s.OldRedis.Addr, oldPw}} {
+			host, port, _ := strings.Cut(server.addr, ":")
+			cmd := exec.Command("redis-cli", "-h", host, "-p", port, "--no-auth-warning", "CLIENT", "LIST")
+			// REDISCLI_AUTH: the password stays out of the command line.
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "REDISCLI_AUTH=" + server.password}
+			var out strings.Builder
+			cmd.Stdout, cmd.Stderr = &out, &out
+			require.NoError(t, s.StartApp(cmd))
+			require.NoError(t, cmd.Wait(), out.String())
+			assert.Contains(t, out.String(), "addr="+s.App.IP+":", "the app pod connects from its own IP")
+		}
+	})
+	t.Run("decommission: StopOldRedis holds it down, Revert brings it back empty", func(t *testing.T) {
+		oldPw, err := s.OldRedisPassword()
+		require.NoError(t, err)
+		revert, err := s.StopOldRedis(t.Context(), 15*time.Second)
+		require.NoError(t, err)
+		fresh, err := s.Refresh()
+		require.NoError(t, err)
+		assert.True(t, fresh.OldRedis.Redis.Held)
+		assert.Contains(t, strings.Join(fresh.Check(t.Context(), sandbox.CheckOptions{}).Problems(), "; "), "beersystem-redis: held down")
+		require.NoError(t, revert(t.Context()))
+		err = s.client(t, sandbox.VantageCluster, s.OldRedis.Addr, oldPw).Get(t.Context(), "sandbox:old").Err()
+		assert.ErrorIs(t, err, redis.Nil, "no persistence: the old Redis starts empty")
 	})
 }
 

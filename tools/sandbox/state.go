@@ -49,6 +49,38 @@ type State struct {
 	AuthEnabled  bool                `json:"authEnabled"`
 	PasswordFile string              `json:"passwordFile"`
 	Supervisor   Process             `json:"supervisor"`
+	// OldRedis is beersystem's own Redis from before the cutover; nil in state files
+	// written before it existed.
+	OldRedis *OldRedis `json:"oldRedis,omitempty"`
+	// App is the pod the stand-in beersystem runs in (StartApp).
+	App *AppPod `json:"app,omitempty"`
+}
+
+// OldRedis is beersystem's dedicated Redis that the cutover moves away from (user
+// story 4): one redis-server standing for Service beersystem-redis in namespace
+// beersystem, with its own password, no persistence (its data dir is wiped on every
+// start) and no exporter, reachable from the cluster vantage point like the master.
+// It is not one of Instances: it is no part of the deployment under test.
+type OldRedis struct {
+	Name    string `json:"name"`
+	Service string `json:"service"`
+	Pod     string `json:"pod"`
+	Netns   string `json:"netns"`
+	Addr    string `json:"addr"`
+	DataDir string `json:"dataDir"`
+	// PasswordFile holds its own password (0600, never printed).
+	PasswordFile string  `json:"passwordFile"`
+	Redis        Process `json:"redis"`
+}
+
+// AppPod is the network namespace (pod) the stand-in beersystem runs in: its own IP
+// on the cluster network, so the app's connections show in CLIENT LIST by pod IP.
+type AppPod struct {
+	Pod   string `json:"pod"`
+	Netns string `json:"netns"`
+	IP    string `json:"ip"`
+	// Port is where the app is told to listen (BEERSYSTEM_LISTEN).
+	Port int `json:"port"`
 }
 
 // Instance is one redis-server (and its exporter sidecar).
@@ -173,6 +205,19 @@ func (s *State) Password() (string, error) {
 	raw, err := os.ReadFile(s.PasswordFile)
 	if err != nil {
 		return "", fmt.Errorf("read sandbox password: %w", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
+
+// OldRedisPassword reads the old beersystem Redis's own password. Callers must never
+// print it.
+func (s *State) OldRedisPassword() (string, error) {
+	if s.OldRedis == nil {
+		return "", fmt.Errorf("sandbox %s has no old beersystem Redis (state written by an older build)", s.ID)
+	}
+	raw, err := os.ReadFile(s.OldRedis.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("read the old beersystem Redis password: %w", err)
 	}
 	return strings.TrimSpace(string(raw)), nil
 }

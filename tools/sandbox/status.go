@@ -17,6 +17,8 @@ type Report struct {
 	Supervisor bool             `json:"supervisorAlive"`
 	Instances  []InstanceHealth `json:"instances"`
 	Prometheus *PromHealth      `json:"prometheus,omitempty"`
+	// OldRedis is the old beersystem Redis (PING with its own password).
+	OldRedis *InstanceHealth `json:"oldRedis,omitempty"`
 }
 
 // InstanceHealth is one instance's view from the cluster network.
@@ -49,6 +51,9 @@ func (r Report) Healthy() bool {
 			return false
 		}
 	}
+	if r.OldRedis != nil && len(r.OldRedis.Problems) > 0 {
+		return false
+	}
 	return r.Prometheus == nil || len(r.Prometheus.Problems) == 0
 }
 
@@ -66,6 +71,11 @@ func (r Report) Problems() []string {
 	if r.Prometheus != nil {
 		for _, p := range r.Prometheus.Problems {
 			out = append(out, "prometheus: "+p)
+		}
+	}
+	if r.OldRedis != nil {
+		for _, p := range r.OldRedis.Problems {
+			out = append(out, r.OldRedis.Name+": "+p)
 		}
 	}
 	return out
@@ -111,6 +121,9 @@ func (s *State) Check(ctx context.Context, opts CheckOptions) Report {
 	}
 	if s.Prometheus != nil {
 		report.Prometheus = s.checkPrometheus(ctx, httpClient, opts)
+	}
+	if s.OldRedis != nil {
+		report.OldRedis = s.checkOldRedis(ctx)
 	}
 	return report
 }

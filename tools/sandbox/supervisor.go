@@ -167,6 +167,25 @@ func (s *supervisor) processes(bins binaries, password string) []*managed {
 			})
 		}
 	}
+	if old := s.state.OldRedis; old != nil {
+		conf := filepath.Join(dir, "instances", old.Name, "redis.conf")
+		procs = append(procs, &managed{
+			key:      old.Name,
+			netns:    old.Netns,
+			holdable: true, // decommissioning it holds it down (StopOldRedis)
+			command: func() (*exec.Cmd, error) {
+				return exec.Command(bins.redis, conf), nil
+			},
+			prepare: func() error {
+				// No persistence: every start begins empty, like a pod without a volume.
+				if err := os.RemoveAll(old.DataDir); err != nil {
+					return fmt.Errorf("wipe %s: %w", old.DataDir, err)
+				}
+				return os.MkdirAll(old.DataDir, 0o700)
+			},
+			record: func(st *State, p Process) { st.OldRedis.Redis = p },
+		})
+	}
 	if s.state.Prometheus != nil {
 		promDir := filepath.Join(dir, "prometheus")
 		procs = append(procs, &managed{

@@ -15,6 +15,10 @@ var (
 	masterIP    = netip.MustParseAddr("10.244.0.10")
 	firstRepIP  = netip.MustParseAddr("10.244.0.20")
 	clientIP    = netip.MustParseAddr("10.244.0.100")
+	// beersystem's own Redis before the cutover, and the pod the stand-in app runs in:
+	// above the replicas' range (firstRepIP + maxReplicas).
+	oldRedisIP = netip.MustParseAddr("10.244.0.60")
+	appIP      = netip.MustParseAddr("10.244.0.70")
 
 	lanCIDR   = netip.MustParsePrefix("192.168.4.0/24")
 	nodeLANIP = netip.MustParseAddr("192.168.4.1")
@@ -34,7 +38,19 @@ const (
 	lanLinkName    = "lan0"
 	outsideLink    = "ext0"
 	podLinkName    = "eth0"
+
+	// oldRedisName is beersystem's own Redis (Service beersystem-redis in namespace
+	// beersystem, as tools/cutover's DefaultOldRedis) and its pod namespace's short name.
+	oldRedisName    = "beersystem-redis"
+	oldRedisService = oldRedisName + ".beersystem.svc.cluster.local"
+	// appPodName is the pod namespace where the stand-in beersystem runs (StartApp).
+	appPodName = "beersystem"
+	appPort    = 8080
 )
+
+// MasterService is the cluster DNS name of the master Service (FR-017); State.Services
+// maps it to the address the sandbox serves it on.
+const MasterService = chartFullname + "-master." + chartNamespace + ".svc.cluster.local"
 
 // Vantage points a client can dial from.
 const (
@@ -91,6 +107,8 @@ func newTopology(id string, cfg Config) (topology, error) {
 		add("prometheus", "vprom", "prometheus-0", prometheus4)
 	}
 	add("client", "vclient", "conformance-client", clientIP)
+	add(oldRedisName, "vbsredis", oldRedisName+"-0", oldRedisIP)
+	add(appPodName, "vbeer", appPodName+"-0", appIP)
 
 	if cfg.LAN.Enabled {
 		lb := cfg.LAN.LoadBalancerIP

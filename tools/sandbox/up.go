@@ -247,6 +247,12 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 		st.Services[svc+"."+chartNamespace+".svc.cluster.local"] = append(st.Services[svc+"."+chartNamespace+".svc.cluster.local"], inst.Addr)
 		st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"] = append(st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"], inst.Addr)
 	}
+	if err := buildOldRedis(st, topo); err != nil {
+		return nil, err
+	}
+	if app, ok := topo.pod(appPodName); ok {
+		st.App = &AppPod{Pod: app.podRef, Netns: app.netns, IP: app.ip.String(), Port: appPort}
+	}
 	if topo.lbIP.IsValid() {
 		lb := &LoadBalancer{Name: cfg.LAN.Name, Addr: fmt.Sprintf("%s:%d", topo.lbIP, topo.lbPort), Netns: topo.node}
 		for _, r := range topo.ranges {
@@ -286,6 +292,42 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 		return nil, err
 	}
 	return st, st.save()
+}
+
+// buildOldRedis writes the old beersystem Redis's config and password and records it
+// in st: beersystem's own instance, so it gets a password of its own.
+func buildOldRedis(st *State, topo topology) error {
+	p, ok := topo.pod(oldRedisName)
+	if !ok {
+		return fmt.Errorf("topology has no %s pod", oldRedisName)
+	}
+	instDir := filepath.Join(st.Dir, "instances", oldRedisName)
+	old := &OldRedis{
+		Name:         oldRedisName,
+		Service:      oldRedisService,
+		Pod:          p.podRef,
+		Netns:        p.netns,
+		Addr:         fmt.Sprintf("%s:%d", p.ip, redisPort),
+		DataDir:      filepath.Join(instDir, "data"),
+		PasswordFile: filepath.Join(instDir, "redis-password"),
+	}
+	if err := os.MkdirAll(old.DataDir, 0o700); err != nil {
+		return fmt.Errorf("%s dir: %w", oldRedisName, err)
+	}
+	raw := make([]byte, 24)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("generate the %s password: %w", oldRedisName, err)
+	}
+	password := hex.EncodeToString(raw)
+	if err := os.WriteFile(old.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the %s password file: %w", oldRedisName, err)
+	}
+	if err := os.WriteFile(filepath.Join(instDir, "redis.conf"), []byte(oldRedisConf(old.DataDir, password)), 0o600); err != nil {
+		return fmt.Errorf("write redis.conf for %s: %w", oldRedisName, err)
+	}
+	st.OldRedis = old
+	st.Services[old.Service] = []string{old.Addr}
+	return nil
 }
 
 // writeBinaries records the resolved paths for the supervisor (it may run with another PATH).
@@ -408,6 +450,9 @@ func crashedDuringStart(st *State) error {
 	}
 	if st.Prometheus != nil {
 		errs = append(errs, check("prometheus", "prometheus.log", &st.Prometheus.Process))
+	}
+	if st.OldRedis != nil {
+		errs = append(errs, check(st.OldRedis.Name, st.OldRedis.Name+".log", &st.OldRedis.Redis))
 	}
 	return errors.Join(errs...)
 }

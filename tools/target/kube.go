@@ -47,9 +47,9 @@ const (
 // kubeCallTimeout bounds each API call.
 const kubeCallTimeout = 20 * time.Second
 
-// ErrKubeDataPlane is what the kube target answers for every data-plane client
-// (in-cluster probe pod, LAN host, outside host): that path is not built yet.
-var ErrKubeDataPlane = errors.New("kube target: data-plane clients (probe pod in the cluster, LAN and outside hosts) are not built yet (issue 7); only the inventory checks run against a cluster")
+// ErrKubeDataPlane is what the kube target answers for a data-plane client from a
+// vantage point it does not know.
+var ErrKubeDataPlane = errors.New("kube target: no data-plane client from that vantage point (it serves lan and outside; the probe pod stands for cluster)")
 
 // Resources of the Prometheus operator the chart renders objects of.
 var (
@@ -57,14 +57,20 @@ var (
 	PrometheusRuleResource = schema.GroupVersionResource{Group: "monitoring.coreos.com", Version: "v1", Resource: "prometheusrules"}
 )
 
-// Kube is the target for a real cluster reached through a kubeconfig. Today it reads
-// the inventory (objects and their status) and deletes or scales pods for faults;
-// the data-plane clients return ErrKubeDataPlane.
+// Kube is the target for a real cluster reached through a kubeconfig. It reads the
+// inventory (objects and their status), measures from an in-cluster probe pod
+// (kubeprobe.go), connects from this machine as a LAN host or through a named outside
+// proxy (kubevantage.go), and deletes or scales pods for faults.
 type Kube struct {
 	cs   kubernetes.Interface
 	dyn  dynamic.Interface
 	cfg  *rest.Config
 	opts KubeOptions
+	// probe is the in-cluster probe pod (kubeprobe.go).
+	probe probeHolder
+	// host is the network the LAN and outside vantage points dial from
+	// (kubevantage.go); nil is this machine's.
+	host hostNetwork
 	// Host is the API server's address, for the report.
 	Host string
 }
@@ -78,11 +84,19 @@ type KubeOptions struct {
 	// OutsideVia names the outside vantage point (a SOCKS5 proxy on a host outside the
 	// LAN); "" means none, and checks that need one skip with that reason.
 	OutsideVia string
+	// ProbeDir is where the probe binary is streamed in the probe pod; "" is /tmp.
+	ProbeDir string
 }
 
 // OpenKube connects to the cluster of the kubeconfig and checks that the API server
 // answers.
 func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
+	if opts.OutsideVia != "" {
+		// A mistyped proxy address is bad input, not a reason to skip (kubevantage.go).
+		if err := ParseOutsideVia(opts.OutsideVia); err != nil {
+			return nil, fmt.Errorf("open kube target: %w", err)
+		}
+	}
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	if opts.Kubeconfig != "" {
 		rules.ExplicitPath = opts.Kubeconfig
@@ -121,8 +135,8 @@ func NewKube(cs kubernetes.Interface, dyn dynamic.Interface) *Kube {
 // Name is "kube".
 func (k *Kube) Name() string { return "kube" }
 
-// Close releases nothing.
-func (k *Kube) Close() error { return nil }
+// Close deletes the probe pod, if one was made.
+func (k *Kube) Close() error { return k.closeProbe() }
 
 // MasterDNSName is the in-cluster name the spec gives the master Service.
 func MasterDNSName() string {
@@ -619,28 +633,41 @@ func (k *Kube) Endpoints(ctx context.Context) (Endpoints, error) {
 	return ep, nil
 }
 
-// Dial is not built for the kube target yet.
-func (k *Kube) Dial(context.Context, Vantage, string) (net.Conn, error) {
-	return nil, ErrKubeDataPlane
+// Dial opens a TCP connection from the vantage point: LAN and outside in
+// kubevantage.go.
+func (k *Kube) Dial(ctx context.Context, from Vantage, addr string) (net.Conn, error) {
+	if from == LAN || from == Outside {
+		return k.dialFrom(ctx, from, addr)
+	}
+	return nil, unsupportedVantage(from)
 }
 
-// Client is not built for the kube target yet.
-func (k *Kube) Client(Vantage, string, Credentials) (*redis.Client, error) {
-	return nil, ErrKubeDataPlane
+// Client returns a go-redis client from the vantage point: LAN and outside in
+// kubevantage.go.
+func (k *Kube) Client(from Vantage, addr string, creds Credentials) (*redis.Client, error) {
+	if from == LAN || from == Outside {
+		return k.clientFrom(from, addr, creds)
+	}
+	return nil, unsupportedVantage(from)
 }
 
-// LoadDialer is not built for the kube target yet.
-func (k *Kube) LoadDialer(Vantage, string, int) (loadgen.Dialer, error) {
-	return nil, ErrKubeDataPlane
+// LoadDialer returns a load-generator dialer from the vantage point: LAN and outside
+// in kubevantage.go.
+func (k *Kube) LoadDialer(from Vantage, addr string, conns int) (loadgen.Dialer, error) {
+	if from == LAN || from == Outside {
+		return k.loadDialerFrom(from, addr, conns)
+	}
+	return nil, unsupportedVantage(from)
 }
 
 // Prometheus is not reachable from the kube target yet (it would need a port-forward).
 func (k *Kube) Prometheus() (*Prometheus, error) {
-	return nil, fmt.Errorf("kube target: querying the cluster's Prometheus needs a port-forward, not built yet (issue 7): %w", ErrNoPrometheus)
+	// Unsupported (checks skip with the reason) and still ErrNoPrometheus.
+	return nil, errors.Join(Unsupported("kube target: querying the cluster's Prometheus needs a port-forward, not built yet (issue 7)"), ErrNoPrometheus)
 }
 
-// Facts reads versions from the release's labels and the enforcement layer from
-// kube-proxy's configuration when the cluster has one.
+// Facts reads versions from the release's labels and the layer that enforces the
+// source ranges from what the API shows (kubeenforcement.go).
 func (k *Kube) Facts(ctx context.Context) (Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
@@ -659,28 +686,6 @@ func (k *Kube) Facts(ctx context.Context) (Facts, error) {
 	}
 	f.Enforcement, err = k.enforcement(ctx)
 	return f, err
-}
-
-// enforcement names the layer that applies loadBalancerSourceRanges, as far as the
-// API tells: kube-proxy's mode from its ConfigMap (kubeadm, kind).
-func (k *Kube) enforcement(ctx context.Context) (string, error) {
-	cm, err := k.cs.CoreV1().ConfigMaps("kube-system").Get(ctx, "kube-proxy", metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		return "unknown: no kube-system/kube-proxy ConfigMap (kube-proxy not deployed by kubeadm/kind, or replaced)", nil
-	case err != nil:
-		return "", fmt.Errorf("kube facts: read kube-proxy config: %w", err)
-	}
-	mode := ""
-	for _, line := range strings.Split(cm.Data["config.conf"], "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "mode:"); ok {
-			mode = strings.Trim(strings.TrimSpace(v), `"'`)
-		}
-	}
-	if mode == "" {
-		mode = "default (iptables)"
-	}
-	return "kube-proxy, mode " + mode, nil
 }
 
 // Leaks reports whether data contains the password of the redis Secret.
@@ -753,7 +758,7 @@ func (k *Kube) Kill(ctx context.Context, instance string) (Revert, error) {
 
 // Hang needs a process signal inside the pod (exec), not built yet.
 func (k *Kube) Hang(context.Context, string) (Revert, error) {
-	return nil, fmt.Errorf("hang: freezing redis-server needs exec into the pod: %w", ErrKubeDataPlane)
+	return nil, Unsupported("kube target: hang needs exec into the Redis pod to freeze redis-server (SIGSTOP), not built yet; the probe pod cannot signal another pod's process")
 }
 
 // Stop scales the instance's StatefulSet to 0; Revert scales it back and waits.

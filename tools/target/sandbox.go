@@ -5,8 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -356,4 +361,229 @@ func poll(ctx context.Context, timeout time.Duration, what string, cond func() (
 		case <-tick.C:
 		}
 	}
+}
+
+// The beersystem side of the sandbox (user story 4): the old dedicated Redis and a pod
+// to run the stand-in app in. Sandbox-only: a cluster has its own beersystem.
+
+// OldRedis is beersystem's own Redis before the cutover, as the sandbox serves it.
+type OldRedis struct {
+	Name string
+	// Service is the cluster DNS name it stands for.
+	Service string
+	// Addr is its in-cluster address host:port.
+	Addr string
+}
+
+// OldRedis returns where the old beersystem Redis is.
+func (s *Sandbox) OldRedis() (OldRedis, error) {
+	st, err := s.state()
+	if err != nil {
+		return OldRedis{}, err
+	}
+	if st.OldRedis == nil {
+		return OldRedis{}, fmt.Errorf("sandbox %s has no old beersystem Redis (brought up by an older build: run `conform sandbox down` and `up`)", st.ID)
+	}
+	return OldRedis{Name: st.OldRedis.Name, Service: st.OldRedis.Service, Addr: st.OldRedis.Addr}, nil
+}
+
+// OldRedisClient returns a client of the old beersystem Redis from the vantage point,
+// with the old Redis's own password (which, like the shared one, never leaves the target).
+func (s *Sandbox) OldRedisClient(from Vantage) (*redis.Client, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	old, err := s.OldRedis()
+	if err != nil {
+		return nil, err
+	}
+	password, err := st.OldRedisPassword()
+	if err != nil {
+		return nil, err
+	}
+	opts, err := s.options(from, old.Addr, NoPassword)
+	if err != nil {
+		return nil, err
+	}
+	opts.Password = password
+	return redis.NewClient(opts), nil
+}
+
+// DecommissionOldRedis stops the old beersystem Redis and keeps it down until Revert,
+// which starts it again (empty: it has no persistence).
+func (s *Sandbox) DecommissionOldRedis(ctx context.Context) (Revert, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	revert, err := st.StopOldRedis(ctx, revertTimeout)
+	if err != nil {
+		if revert != nil {
+			_ = revert(context.WithoutCancel(ctx))
+		}
+		return nil, fmt.Errorf("decommission the old beersystem Redis: %w", err)
+	}
+	return func(ctx context.Context) error { return revert(ctx) }, nil
+}
+
+// HTTPClient returns an HTTP client whose connections start at the vantage point.
+func (s *Sandbox) HTTPClient(from Vantage) (*http.Client, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	return st.HTTPClient(string(from)), nil
+}
+
+// AppRedis names the Redis the stand-in beersystem is pointed at.
+type AppRedis string
+
+// The two Redis servers of the cutover.
+const (
+	// AppOnOld is beersystem's own Redis (before the cutover).
+	AppOnOld AppRedis = "old"
+	// AppOnNew is the redis-shared master Service with the shared Secret's password.
+	AppOnNew AppRedis = "new"
+)
+
+// BeersystemOptions start the stand-in beersystem.
+type BeersystemOptions struct {
+	// Binary is the built tools/cmd/beersystem.
+	Binary string
+	On     AppRedis
+	// PodName is its POD_NAME (the client name is beersystem-<PodName>).
+	PodName string
+	// KeyPrefix is its BEERSYSTEM_KEY_PREFIX: the suite's run prefix, so the harness
+	// cleanup removes what it wrote on the new Redis.
+	KeyPrefix string
+	// TTL is put on every key it writes (sessions and cache).
+	TTL time.Duration
+	// Log receives its stdout and stderr; nil discards them.
+	Log io.Writer
+}
+
+// Beersystem is one running stand-in beersystem ("pod").
+type Beersystem struct {
+	// URL is its HTTP address, reached from the cluster vantage point.
+	URL string
+	// IP is its pod IP: its connections show with it in CLIENT LIST.
+	IP  string
+	Pod string
+	// Settings describes its Redis env settings without the password.
+	Settings string
+	cmd      *exec.Cmd
+	done     chan struct{}
+	waitErr  error
+}
+
+// StartBeersystem starts the stand-in beersystem in the sandbox's app pod with the Redis
+// env settings a Deployment would give it: REDIS_HOST and REDIS_PORT of the chosen Redis
+// and REDIS_PASSWORD from the matching secret. The sandbox has no cluster DNS, so
+// REDIS_HOST is the address the sandbox serves the Service name on.
+func (s *Sandbox) StartBeersystem(opts BeersystemOptions) (*Beersystem, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	if st.App == nil {
+		return nil, fmt.Errorf("sandbox %s has no app pod (brought up by an older build: run `conform sandbox down` and `up`)", st.ID)
+	}
+	if opts.Binary == "" || opts.KeyPrefix == "" || opts.TTL <= 0 {
+		return nil, errors.New("start beersystem: binary, key prefix and TTL are required")
+	}
+	var service, addr, password, secret string
+	switch opts.On {
+	case AppOnOld:
+		old, err := s.OldRedis()
+		if err != nil {
+			return nil, err
+		}
+		if password, err = st.OldRedisPassword(); err != nil {
+			return nil, err
+		}
+		service, addr, secret = old.Service, old.Addr, "the old Redis's own password file"
+	case AppOnNew:
+		service = sandbox.MasterService
+		addrs := st.Services[service]
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("sandbox %s serves no %s", st.ID, service)
+		}
+		addr, password, secret = addrs[0], s.password, "the sandbox password file "+st.PasswordFile+" (stand-in for Secret redis-shared-auth key redis-password)"
+	default:
+		return nil, fmt.Errorf("start beersystem: Redis %q: want %q or %q", opts.On, AppOnOld, AppOnNew)
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("start beersystem: address %q of %s: %w", addr, service, err)
+	}
+	listen := net.JoinHostPort(st.App.IP, strconv.Itoa(st.App.Port))
+	ttl := opts.TTL.String()
+	cmd := exec.Command(opts.Binary)
+	cmd.Env = []string{
+		"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+		"REDIS_HOST=" + host,
+		"REDIS_PORT=" + port,
+		"REDIS_PASSWORD=" + password,
+		"POD_NAME=" + opts.PodName,
+		"BEERSYSTEM_LISTEN=" + listen,
+		"BEERSYSTEM_KEY_PREFIX=" + opts.KeyPrefix,
+		"BEERSYSTEM_SESSION_TTL=" + ttl,
+		"BEERSYSTEM_CACHE_TTL=" + ttl,
+	}
+	if opts.Log != nil {
+		cmd.Stdout, cmd.Stderr = opts.Log, opts.Log
+	}
+	// The app dies with the suite that started it, like a pod with its node.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := st.StartApp(cmd); err != nil {
+		return nil, err
+	}
+	app := &Beersystem{
+		URL: "http://" + listen,
+		IP:  st.App.IP,
+		Pod: st.App.Pod,
+		Settings: fmt.Sprintf("REDIS_HOST=%s REDIS_PORT=%s (the address the sandbox serves %s on: no cluster DNS here), REDIS_PASSWORD from %s",
+			host, port, service, secret),
+		cmd:  cmd,
+		done: make(chan struct{}),
+	}
+	go func() {
+		app.waitErr = cmd.Wait()
+		close(app.done)
+	}()
+	return app, nil
+}
+
+// Pid is the app's process id.
+func (b *Beersystem) Pid() int { return b.cmd.Process.Pid }
+
+// Exited reports whether the app has ended, with its exit error.
+func (b *Beersystem) Exited() (bool, error) {
+	select {
+	case <-b.done:
+		return true, b.waitErr
+	default:
+		return false, nil
+	}
+}
+
+// Stop is scaling the app to zero: SIGTERM, then SIGKILL after grace. It returns the
+// app's exit error (nil: it stopped cleanly) once the process is gone.
+func (b *Beersystem) Stop(ctx context.Context, grace time.Duration) error {
+	if exited, err := b.Exited(); exited {
+		return err
+	}
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	timer := time.NewTimer(grace)
+	defer timer.Stop()
+	select {
+	case <-b.done:
+		return b.waitErr
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	_ = b.cmd.Process.Kill()
+	<-b.done
+	return fmt.Errorf("beersystem did not stop within %s of SIGTERM and was killed: %v", grace, b.waitErr)
 }

@@ -1,0 +1,516 @@
+package target
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/httpstream"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/remotecommand"
+	utilexec "k8s.io/client-go/util/exec"
+
+	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/loadgen"
+)
+
+// Prober is what a target offers when it measures the data plane from a probe pod in
+// the cluster instead of handing out clients for the Cluster vantage point (the kube
+// target). The sandbox does not implement it: its Cluster vantage is a real client in
+// the cluster's own network namespace already, so the same checks run there directly.
+type Prober interface {
+	// ProbeLoad runs the load generator in the probe pod against addr; the probe
+	// deletes its keys afterwards and reports the proof.
+	ProbeLoad(ctx context.Context, addr string, cfg loadgen.Config) (probe.LoadReport, error)
+	// ProbeCommands runs the FR-014 round trips under prefix with ttl on every key.
+	ProbeCommands(ctx context.Context, addr, prefix string, ttl time.Duration) (probe.CommandsReport, error)
+	// ProbeCleanup deletes every key under prefix on addr and counts, with SCAN, what
+	// is left there and on each of verify.
+	ProbeCleanup(ctx context.Context, addr, prefix string, verify []string) (probe.Cleanup, error)
+	// ProbeDial opens one TCP connection from the probe pod (refused, timeout, open).
+	ProbeDial(ctx context.Context, addr string, timeout time.Duration) (probe.DialReport, error)
+	// ProbePodIP is the address the probe's connections come from.
+	ProbePodIP(ctx context.Context) (string, error)
+	// ProbePod names the probe pod; "" when this target has not made one (then no
+	// probe wrote a key).
+	ProbePod() string
+	// ProbeStart makes the probe pod ready (pod running, binary in place) and names it.
+	ProbeStart(ctx context.Context) (string, error)
+}
+
+// The probe pod as the kube target creates it.
+const (
+	// ProbeLabel marks every probe pod (app.kubernetes.io/name=redisprobe): a leftover of
+	// a crashed run is found by it and removed at the next start.
+	ProbeLabel      = "app.kubernetes.io/name"
+	ProbeLabelValue = "redisprobe"
+	// ProbeContainer is the probe pod's only container.
+	ProbeContainer = "probe"
+	// ProbeDefaultDir is where the binary is streamed (an emptyDir: the root file
+	// system is read-only).
+	ProbeDefaultDir = "/tmp"
+	// probeClientLabel lets the probe through the chart's NetworkPolicy when it only
+	// admits labelled clients (networkPolicy.allowExternal=false).
+	probeClientLabel = KubeRelease + "-client"
+	// probeLifetime is the pod's activeDeadlineSeconds: the kubelet ends it even when
+	// the run that made it crashed before deleting it. One suite run fits in it
+	// (SUITES_TIMEOUT is 30m).
+	probeLifetime = 30 * time.Minute
+	// probeStartTimeout bounds pod scheduling, image start and the binary upload.
+	probeStartTimeout = 2 * time.Minute
+	// probeExecMargin is added to a measurement's own duration as its exec deadline.
+	probeExecMargin = 90 * time.Second
+	// probeDeleteTimeout bounds the final delete, which survives Ctrl-C.
+	probeDeleteTimeout = 30 * time.Second
+)
+
+// ClusterVantageUnsupported is the reason the kube target gives for a client or dial
+// from the Cluster vantage point: in-cluster checks go through the probe pod.
+const ClusterVantageUnsupported = "kube target: no client from the Cluster vantage point on this machine (the suite runs outside the cluster); the probe pod measures SC-001, SC-006 and FR-014 instead"
+
+// podExecer runs a command in a container of a pod, streaming stdin and capturing the
+// outputs; the deadline of ctx bounds it.
+type podExecer interface {
+	Exec(ctx context.Context, namespace, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// probeHolder is the kube target's probe pod, created on first use and deleted by
+// Close. Its zero value is ready to use.
+type probeHolder struct {
+	mu    sync.Mutex
+	exec  podExecer
+	pod   string
+	ip    string
+	node  string
+	err   error
+	swept bool
+}
+
+// unsupportedVantage answers a data-plane client request of the kube target for a
+// vantage point it does not serve from here.
+func unsupportedVantage(from Vantage) error {
+	if from == Cluster {
+		return Unsupported("%s", ClusterVantageUnsupported)
+	}
+	return ErrKubeDataPlane
+}
+
+func (k *Kube) probeDir() string {
+	if k.opts.ProbeDir != "" {
+		return k.opts.ProbeDir
+	}
+	return ProbeDefaultDir
+}
+
+func (k *Kube) probePath() string { return path.Join(k.probeDir(), "redisprobe") }
+
+// ensureProbe returns the running probe pod with the binary in place, creating it on
+// first use. A failure is remembered: every later probe call reports the same cause.
+func (k *Kube) ensureProbe(ctx context.Context) (string, error) {
+	h := &k.probe
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pod != "" || h.err != nil {
+		return h.pod, h.err
+	}
+	if k.opts.ProbeBinary == "" {
+		h.err = Unsupported("kube target: no probe binary given (--probe-bin; make bin/redisprobe builds it)")
+		return "", h.err
+	}
+	if _, err := os.Stat(k.opts.ProbeBinary); err != nil {
+		h.err = fmt.Errorf("kube target: probe binary %s (make bin/redisprobe): %w", k.opts.ProbeBinary, err)
+		return "", h.err
+	}
+	if h.exec == nil {
+		if k.cfg == nil {
+			h.err = errors.New("kube target: no REST config to exec into the probe pod")
+			return "", h.err
+		}
+		h.exec = &restExecer{cfg: k.cfg, cs: k.cs}
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeStartTimeout)
+	defer cancel()
+	if err := k.sweepProbes(ctx); err != nil {
+		h.err = err
+		return "", err
+	}
+	pod, err := k.createProbePod(ctx)
+	if err != nil {
+		h.err = err
+		return "", err
+	}
+	h.pod = pod.Name
+	ready, err := k.waitProbeRunning(ctx, pod.Name)
+	if err != nil {
+		h.err = err
+		return h.pod, err
+	}
+	h.ip, h.node = ready.Status.PodIP, ready.Spec.NodeName
+	if err := k.uploadProbe(ctx, pod.Name); err != nil {
+		h.err = err
+		return h.pod, err
+	}
+	return h.pod, nil
+}
+
+// sweepProbes removes probe pods a crashed run left behind (once per target).
+func (k *Kube) sweepProbes(ctx context.Context) error {
+	if k.probe.swept {
+		return nil
+	}
+	pods := k.cs.CoreV1().Pods(KubeNamespace)
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: ProbeLabel + "=" + ProbeLabelValue})
+	if err != nil {
+		return fmt.Errorf("kube target: list leftover probe pods: %w", err)
+	}
+	grace := int64(0)
+	for _, p := range list.Items {
+		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &grace}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("kube target: remove leftover probe pod %s: %w", p.Name, err)
+		}
+	}
+	k.probe.swept = true
+	return nil
+}
+
+// probePodSpec builds the probe pod from the master StatefulSet's Redis container:
+// same image and pull secrets (no registry of ours), the password as an env var from
+// the Secret (never on a command line), a read-only root with an emptyDir for the
+// binary, and a deadline after which the kubelet ends it whatever happens to us.
+func probePodSpec(set corev1.PodSpec, dir string) (corev1.Pod, error) {
+	var redis *corev1.Container
+	for i, c := range set.Containers {
+		if c.Name == "redis" {
+			redis = &set.Containers[i]
+		}
+	}
+	if redis == nil && len(set.Containers) > 0 {
+		redis = &set.Containers[0]
+	}
+	if redis == nil || redis.Image == "" {
+		return corev1.Pod{}, fmt.Errorf("StatefulSet %s has no Redis container image to start the probe from", KubeMasterService)
+	}
+	deadline := int64(probeLifetime.Seconds())
+	grace := int64(0)
+	no, yes := false, true
+	uid := int64(1001) // the Bitnami image's non-root user
+	return corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			GenerateName: "redisprobe-",
+			Namespace:    KubeNamespace,
+			Labels: map[string]string{
+				ProbeLabel:                     ProbeLabelValue,
+				"app.kubernetes.io/part-of":    "redis-shared-conformance",
+				"app.kubernetes.io/managed-by": "conformance-suite",
+				probeClientLabel:               "true",
+			},
+		},
+		Spec: corev1.PodSpec{
+			RestartPolicy:                 corev1.RestartPolicyNever,
+			ActiveDeadlineSeconds:         &deadline,
+			TerminationGracePeriodSeconds: &grace,
+			AutomountServiceAccountToken:  &no,
+			EnableServiceLinks:            &no,
+			ImagePullSecrets:              set.ImagePullSecrets,
+			SecurityContext: &corev1.PodSecurityContext{
+				RunAsNonRoot:   &yes,
+				RunAsUser:      &uid,
+				SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+			},
+			Containers: []corev1.Container{{
+				Name:            ProbeContainer,
+				Image:           redis.Image,
+				ImagePullPolicy: redis.ImagePullPolicy,
+				// Idle until the suite execs the probe; ends with the pod's deadline.
+				Command: []string{"sleep", strconv.FormatInt(deadline, 10)},
+				Env: []corev1.EnvVar{{
+					Name: probe.PasswordEnv,
+					ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
+						LocalObjectReference: corev1.LocalObjectReference{Name: KubeAuthSecret},
+						Key:                  KubeAuthPasswordKey,
+					}},
+				}},
+				Resources: corev1.ResourceRequirements{
+					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("64Mi")},
+					Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2"), corev1.ResourceMemory: resource.MustParse("256Mi")},
+				},
+				SecurityContext: &corev1.SecurityContext{
+					AllowPrivilegeEscalation: &no,
+					ReadOnlyRootFilesystem:   &yes,
+					Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+				},
+				VolumeMounts: []corev1.VolumeMount{{Name: "probe", MountPath: dir}},
+			}},
+			Volumes: []corev1.Volume{{Name: "probe", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		},
+	}, nil
+}
+
+func (k *Kube) createProbePod(ctx context.Context) (*corev1.Pod, error) {
+	set, err := k.cs.AppsV1().StatefulSets(KubeNamespace).Get(ctx, KubeMasterService, metav1.GetOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("kube target: read StatefulSet %s for the probe's image: %w", KubeMasterService, err)
+	}
+	spec, err := probePodSpec(set.Spec.Template.Spec, k.probeDir())
+	if err != nil {
+		return nil, fmt.Errorf("kube target: %w", err)
+	}
+	pod, err := k.cs.CoreV1().Pods(KubeNamespace).Create(ctx, &spec, metav1.CreateOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("kube target: create the probe pod: %w", err)
+	}
+	return pod, nil
+}
+
+// waitProbeRunning waits until the probe pod runs with its container ready.
+func (k *Kube) waitProbeRunning(ctx context.Context, name string) (*corev1.Pod, error) {
+	pods := k.cs.CoreV1().Pods(KubeNamespace)
+	state := "not seen yet"
+	for {
+		p, err := pods.Get(ctx, name, metav1.GetOptions{})
+		switch {
+		case err != nil && !apierrors.IsNotFound(err):
+			return nil, fmt.Errorf("kube target: read probe pod %s: %w", name, err)
+		case err == nil:
+			state = "phase " + string(p.Status.Phase)
+			if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
+				return nil, fmt.Errorf("kube target: probe pod %s ended (%s: %s)", name, p.Status.Phase, p.Status.Reason)
+			}
+			if p.Status.Phase == corev1.PodRunning && podFact(*p).Ready {
+				return p, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("kube target: probe pod %s did not run within %s (%s): %w", name, probeStartTimeout, state, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// uploadScript reads exactly size bytes from stdin into dest, checks the size and
+// makes it executable. A byte count, not end of input, ends the copy: kwok's exec
+// (v0.8.0) never closes the command's stdin pipe, and a count does not depend on how
+// a runtime passes the end of the stream on. sh, head and wc are in the Bitnami image.
+func uploadScript(dest string, size int64) string {
+	n := strconv.FormatInt(size, 10)
+	return "head -c " + n + " > '" + dest + "' && [ \"$(wc -c < '" + dest + "')\" -eq " + n + " ] && chmod 0755 '" + dest + "'"
+}
+
+// uploadProbe streams the static binary into the pod over exec stdin.
+func (k *Kube) uploadProbe(ctx context.Context, pod string) error {
+	f, err := os.Open(k.opts.ProbeBinary)
+	if err != nil {
+		return fmt.Errorf("kube target: probe binary: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("kube target: probe binary: %w", err)
+	}
+	dest := k.probePath()
+	script := uploadScript(dest, info.Size())
+	var stderr bytes.Buffer
+	if err := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, []string{"sh", "-c", script}, f, io.Discard, &stderr); err != nil {
+		return fmt.Errorf("kube target: stream %s into probe pod %s: %w (stderr: %s)", k.opts.ProbeBinary, pod, err, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// runProbe execs the probe with args, bounded by timeout, and decodes its JSON into
+// out. Exit 1 still carries a report (decoded, then returned with the error); exit 2
+// means the kube target built bad flags.
+func (k *Kube) runProbe(ctx context.Context, timeout time.Duration, out any, args ...string) error {
+	pod, err := k.ensureProbe(ctx)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var stdout, stderr bytes.Buffer
+	execErr := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, append([]string{k.probePath()}, args...), nil, &stdout, &stderr)
+	what := "redisprobe " + args[0] + " in pod " + pod
+	var exit utilexec.ExitError
+	if execErr != nil && !(errors.As(execErr, &exit) && exit.ExitStatus() == probe.ExitFailed) {
+		return fmt.Errorf("%s: %w (stderr: %s)", what, execErr, strings.TrimSpace(stderr.String()))
+	}
+	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
+		return fmt.Errorf("%s: decode its JSON: %w (stderr: %s)", what, err, strings.TrimSpace(stderr.String()))
+	}
+	if execErr != nil {
+		return fmt.Errorf("%s: %s", what, strings.TrimSpace(stderr.String()))
+	}
+	return nil
+}
+
+// ProbeLoad runs `redisprobe load` (open or closed loop) in the probe pod.
+func (k *Kube) ProbeLoad(ctx context.Context, addr string, cfg loadgen.Config) (probe.LoadReport, error) {
+	args := []string{"load", "-addr", addr, "-prefix", cfg.KeyPrefix, "-mode", string(cfg.Mode),
+		"-duration", cfg.Duration.String(), "-conns", strconv.Itoa(max(cfg.Connections, 1)),
+		"-set-ratio", strconv.FormatFloat(cfg.SetRatio, 'f', -1, 64), "-ttl", cfg.TTL.String()}
+	if cfg.Rate > 0 {
+		args = append(args, "-rate", strconv.FormatFloat(cfg.Rate, 'f', -1, 64))
+	}
+	if cfg.KeySpace > 0 {
+		args = append(args, "-keyspace", strconv.Itoa(cfg.KeySpace))
+	}
+	var rep probe.LoadReport
+	err := k.runProbe(ctx, cfg.Duration+probeExecMargin, &rep, args...)
+	return rep, err
+}
+
+// ProbeCommands runs `redisprobe commands` in the probe pod.
+func (k *Kube) ProbeCommands(ctx context.Context, addr, prefix string, ttl time.Duration) (probe.CommandsReport, error) {
+	var rep probe.CommandsReport
+	err := k.runProbe(ctx, probeExecMargin, &rep, "commands", "-addr", addr, "-prefix", prefix, "-ttl", ttl.String())
+	return rep, err
+}
+
+// ProbeCleanup runs `redisprobe cleanup` in the probe pod.
+func (k *Kube) ProbeCleanup(ctx context.Context, addr, prefix string, verify []string) (probe.Cleanup, error) {
+	var rep probe.Cleanup
+	args := []string{"cleanup", "-addr", addr, "-prefix", prefix}
+	if len(verify) > 0 {
+		args = append(args, "-verify", strings.Join(verify, ","))
+	}
+	err := k.runProbe(ctx, probeExecMargin, &rep, args...)
+	return rep, err
+}
+
+// KwokNodeAnnotation marks a kwok fake node: no container runs on it and exec runs
+// on the machine of the kwok controller.
+const KwokNodeAnnotation = "kwok.x-k8s.io/node"
+
+// ProbeDial runs `redisprobe dial` in the probe pod. On a kwok fake node the exec runs
+// on the kwok controller's machine, not in the pod's network, so a dial would prove
+// nothing about the pod's source address (and would leave from this machine): it is
+// refused as Unsupported.
+func (k *Kube) ProbeDial(ctx context.Context, addr string, timeout time.Duration) (probe.DialReport, error) {
+	var rep probe.DialReport
+	if _, err := k.ensureProbe(ctx); err != nil {
+		return rep, err
+	}
+	if err := k.probeHasPodNetwork(ctx); err != nil {
+		return rep, err
+	}
+	err := k.runProbe(ctx, timeout+probeExecMargin, &rep, "dial", "-addr", addr, "-timeout", timeout.String())
+	return rep, err
+}
+
+// probeHasPodNetwork is Unsupported when the probe pod runs on a kwok fake node.
+func (k *Kube) probeHasPodNetwork(ctx context.Context) error {
+	k.probe.mu.Lock()
+	pod, nodeName := k.probe.pod, k.probe.node
+	k.probe.mu.Unlock()
+	if nodeName == "" {
+		return nil
+	}
+	nctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
+	defer cancel()
+	node, err := k.cs.CoreV1().Nodes().Get(nctx, nodeName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return nil
+	case err != nil:
+		return fmt.Errorf("kube target: read node %s of probe pod %s: %w", nodeName, pod, err)
+	case node.Annotations[KwokNodeAnnotation] != "":
+		return Unsupported("kube target: probe pod %s runs on kwok fake node %s: there is no pod network (a local control plane has no data path) and exec runs on the kwok controller's machine, so nothing can connect from the pod's IP; a pod's refusal at the LoadBalancer is checked only on a real cluster", pod, nodeName)
+	}
+	return nil
+}
+
+// ProbeStart makes the probe pod ready and names it.
+func (k *Kube) ProbeStart(ctx context.Context) (string, error) { return k.ensureProbe(ctx) }
+
+// ProbePodIP returns the address the probe's connections leave from, creating the
+// pod when needed; Unsupported when the pod has no pod network (kwok fake node).
+func (k *Kube) ProbePodIP(ctx context.Context) (string, error) {
+	if _, err := k.ensureProbe(ctx); err != nil {
+		return "", err
+	}
+	if err := k.probeHasPodNetwork(ctx); err != nil {
+		return "", err
+	}
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	if k.probe.ip == "" {
+		return "", fmt.Errorf("kube target: probe pod %s has no IP", k.probe.pod)
+	}
+	return k.probe.ip, nil
+}
+
+// ProbePod names the probe pod, "" when none was created.
+func (k *Kube) ProbePod() string {
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	return k.probe.pod
+}
+
+// closeProbe deletes the probe pod (grace 0) on a context of its own, so that it
+// runs after Ctrl-C too.
+func (k *Kube) closeProbe() error {
+	k.probe.mu.Lock()
+	defer k.probe.mu.Unlock()
+	if k.probe.pod == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), probeDeleteTimeout)
+	defer cancel()
+	grace := int64(0)
+	err := k.cs.CoreV1().Pods(KubeNamespace).Delete(ctx, k.probe.pod, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("kube target: delete probe pod %s: %w", k.probe.pod, err)
+	}
+	k.probe.pod, k.probe.ip = "", ""
+	k.probe.err = errors.New("kube target: closed")
+	return nil
+}
+
+// restExecer execs through the API server: WebSocket first, SPDY when the server
+// (or a proxy in between) does not upgrade to WebSocket.
+type restExecer struct {
+	cfg *rest.Config
+	cs  kubernetes.Interface
+}
+
+func (e *restExecer) Exec(ctx context.Context, namespace, pod, container string, cmd []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	req := e.cs.CoreV1().RESTClient().Post().Resource("pods").Namespace(namespace).Name(pod).SubResource("exec").
+		VersionedParams(&corev1.PodExecOptions{
+			Container: container, Command: cmd,
+			Stdin: stdin != nil, Stdout: true, Stderr: true,
+		}, scheme.ParameterCodec)
+	spdy, err := remotecommand.NewSPDYExecutor(e.cfg, http.MethodPost, req.URL())
+	if err != nil {
+		return fmt.Errorf("exec into %s/%s: %w", namespace, pod, err)
+	}
+	ws, err := remotecommand.NewWebSocketExecutor(e.cfg, http.MethodGet, req.URL().String())
+	if err != nil {
+		return fmt.Errorf("exec into %s/%s: %w", namespace, pod, err)
+	}
+	exec, err := remotecommand.NewFallbackExecutor(ws, spdy, func(err error) bool {
+		return httpstream.IsUpgradeFailure(err) || httpstream.IsHTTPSProxyError(err)
+	})
+	if err != nil {
+		return fmt.Errorf("exec into %s/%s: %w", namespace, pod, err)
+	}
+	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+}
+
+// The kube target is a Prober.
+var _ Prober = (*Kube)(nil)
