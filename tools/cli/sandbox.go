@@ -113,6 +113,10 @@ func sandboxUp(ctx context.Context, root string, extra []string, stateDir string
 	if st.Prometheus != nil {
 		fmt.Fprintf(out, "  prometheus     %s (from vantage %q)\n", st.Prometheus.URL, st.Prometheus.Vantage)
 	}
+	if st.OldRedis != nil {
+		// beersystem's own Redis, which the cutover rehearsal moves away from.
+		fmt.Fprintf(out, "  %-14s %s (%s; password file %s)\n", st.OldRedis.Name, st.OldRedis.Addr, st.OldRedis.Service, st.OldRedis.PasswordFile)
+	}
 	return ExitOK
 }
 
