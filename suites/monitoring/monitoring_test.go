@@ -54,6 +54,10 @@ func TestAlerts(t *testing.T) {
 
 func prometheus(ctx context.Context, t *testing.T) *target.Prometheus {
 	t.Helper()
+	// The kube features query the cluster's Prometheus from the probe pod (kube_test.go).
+	if prom, ok := ctx.Value(probePromKey{}).(*target.Prometheus); ok {
+		return prom
+	}
 	prom, err := harness.From(ctx).Target.Prometheus()
 	harness.SkipUnsupported(t, "queries to the Prometheus that scrapes the deployment", err)
 	require.NoError(t, err, "monitoring")

@@ -218,8 +218,7 @@ func assessMasterKilled(ctx context.Context, t *testing.T, _ *envconf.Config) co
 	}
 	require.NoError(t, waitErr)
 	require.NoError(t, observeErr)
-	harness.Holds(t, "SC-002", r.Threshold(t, "SC-002"), float64(readOutage.Failed))
-	harness.Holds(t, "SC-002", r.Bound(t, "SC-002", "write_recovery_within"), writeOutage.Duration(end).Seconds())
+	judgeMasterKill(t, r, readOutage.Failed, writeOutage.Duration(end))
 	require.NoError(t, harness.Revert(ctx, revert), "restart the master")
 	return ctx
 }
@@ -267,7 +266,6 @@ func assessReplicaDown(ctx context.Context, t *testing.T, _ *envconf.Config) con
 func assessKilledRestarted(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	ep := harness.Endpoints(ctx, t)
-	bound := r.Bound(t, "FR-010", "restart_within")
 	victim := ep.Instances[len(ep.Instances)-1]
 	before, err := r.Target.Restarts(ctx, victim.Name)
 	require.NoError(t, err)
@@ -284,7 +282,7 @@ func assessKilledRestarted(ctx context.Context, t *testing.T, _ *envconf.Config)
 	require.NoError(t, err, "%s did not come back", victim.Name)
 	require.NoError(t, restartsErr)
 	assert.NotEqual(t, before.Pid, after.Pid, "%s runs the same process: it was not restarted", victim.Name)
-	harness.Holds(t, "FR-010", bound, back.Seconds())
+	judgeRestart(t, r, back)
 	return ctx
 }
 
@@ -408,7 +406,7 @@ func assessNoAckedWriteLost(ctx context.Context, t *testing.T, _ *envconf.Config
 	}
 	// An eviction (maxmemory) would look like a loss: such a run proves nothing.
 	require.Zero(t, evicted, "keys were evicted during the check, so missing keys cannot be told from lost ones")
-	harness.Holds(t, "SC-007", r.Threshold(t, "SC-007"), float64(len(lost)))
+	judgeLostWrites(t, r, ledger.Len(), len(lost))
 	return ctx
 }
 
@@ -428,4 +426,29 @@ func evictedKeys(ctx context.Context, t *testing.T, c *redis.Client) int {
 	n, err := strconv.Atoi(target.InfoField(info, "evicted_keys"))
 	require.NoError(t, err, "evicted_keys")
 	return n
+}
+
+// The verdicts below are shared by the sandbox checks above and the kube target's
+// probe-pod checks (kube_test.go): one reading of the catalog for both.
+
+// judgeMasterKill is SC-002 on a master kill: failed replica reads within the
+// catalog threshold, and writes back within write_recovery_within.
+func judgeMasterKill(t *testing.T, r *harness.Run, failedReplicaReads int, writeOutage time.Duration) {
+	t.Helper()
+	harness.Holds(t, "SC-002", r.Threshold(t, "SC-002"), float64(failedReplicaReads))
+	harness.Holds(t, "SC-002", r.Bound(t, "SC-002", "write_recovery_within"), writeOutage.Seconds())
+}
+
+// judgeLostWrites is SC-007 (and FR-007) on a master kill: some writes were
+// acknowledged, and the lost ones are within the catalog threshold.
+func judgeLostWrites(t *testing.T, r *harness.Run, acknowledged, lost int) {
+	t.Helper()
+	require.NotZero(t, acknowledged, "no write was acknowledged before the kill")
+	harness.Holds(t, "SC-007", r.Threshold(t, "SC-007"), float64(lost))
+}
+
+// judgeRestart is FR-010: the killed instance was back within restart_within.
+func judgeRestart(t *testing.T, r *harness.Run, back time.Duration) {
+	t.Helper()
+	harness.Holds(t, "FR-010", r.Bound(t, "FR-010", "restart_within"), back.Seconds())
 }

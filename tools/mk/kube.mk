@@ -11,7 +11,9 @@
 #   make test-kube     (part of `make test`) brings the local control plane up, applies
 #       the fixture chart and the tofu-equivalent objects, runs suites/inventory with
 #       --target kube: every check passes; then breaks three things and checks from the
-#       report that the right requirement fails each time.
+#       report that the right requirement fails each time. It also runs suites/resilience
+#       --target kube --disruptive (pod deletions; SC-002/SC-007 with the loopback data
+#       path wired to the master pod by a stand-in kubelet: tools/kubeenv/resilience_test.go).
 #
 # Each tool is pinned by its own wrapper module under tools/kubeenv/build/<name>
 # (go.mod + go.sum), nested so the main go.mod never requires k8s.io/kubernetes.

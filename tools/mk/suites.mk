@@ -23,8 +23,13 @@ SUITE_PACKAGES = $$($(GO) list ./suites/... | grep -v '/suites/internal/')
 # OUTSIDE_VIA=host:port names a SOCKS5 proxy outside the LAN: the outside vantage point
 # of TARGET=kube (SC-004); without it those checks skip and say so.
 OUTSIDE_VIA ?=
+# PROMETHEUS_URL=http://prometheus-operated.monitoring.svc:9090 names the cluster's
+# Prometheus as a pod reaches it: TARGET=kube queries it from the probe pod (FR-008,
+# FR-009, SC-005); without it those checks skip and say so.
+PROMETHEUS_URL ?=
 SUITE_ARGS = --target=$(TARGET) --state-dir=$(SUITES_STATE) --evidence=$(OUT)/evidence.jsonl $(if $(filter 1,$(DISRUPTIVE)),--disruptive) \
-	--probe-bin=$(BIN)/redisprobe $(if $(OUTSIDE_VIA),--outside-via=$(OUTSIDE_VIA))
+	--probe-bin=$(BIN)/redisprobe $(if $(OUTSIDE_VIA),--outside-via=$(OUTSIDE_VIA)) \
+	$(if $(PROMETHEUS_URL),--prometheus-url=$(PROMETHEUS_URL))
 
 TEST_TARGETS += test-suites test-suites-safety
 

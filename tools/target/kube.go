@@ -86,6 +86,10 @@ type KubeOptions struct {
 	OutsideVia string
 	// ProbeDir is where the probe binary is streamed in the probe pod; "" is /tmp.
 	ProbeDir string
+	// PrometheusURL is the cluster's Prometheus as the probe pod reaches it (e.g.
+	// http://prometheus-operated.monitoring.svc:9090); "" means none, and the
+	// monitoring checks from the probe pod skip with that reason.
+	PrometheusURL string
 }
 
 // OpenKube connects to the cluster of the kubeconfig and checks that the API server
@@ -94,6 +98,12 @@ func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 	if opts.OutsideVia != "" {
 		// A mistyped proxy address is bad input, not a reason to skip (kubevantage.go).
 		if err := ParseOutsideVia(opts.OutsideVia); err != nil {
+			return nil, fmt.Errorf("open kube target: %w", err)
+		}
+	}
+	if opts.PrometheusURL != "" {
+		// A mistyped URL is bad input too (kubeprobe_checks.go).
+		if err := checkPrometheusURL(opts.PrometheusURL); err != nil {
 			return nil, fmt.Errorf("open kube target: %w", err)
 		}
 	}
@@ -660,10 +670,11 @@ func (k *Kube) LoadDialer(from Vantage, addr string, conns int) (loadgen.Dialer,
 	return nil, unsupportedVantage(from)
 }
 
-// Prometheus is not reachable from the kube target yet (it would need a port-forward).
+// Prometheus is not reachable from this machine on the kube target: the monitoring
+// checks reach it from the probe pod (ProbePrometheus, kubeprobe_checks.go).
 func (k *Kube) Prometheus() (*Prometheus, error) {
 	// Unsupported (checks skip with the reason) and still ErrNoPrometheus.
-	return nil, errors.Join(Unsupported("kube target: querying the cluster's Prometheus needs a port-forward, not built yet (issue 7)"), ErrNoPrometheus)
+	return nil, errors.Join(Unsupported("kube target: the cluster's Prometheus is not queried from this machine; the probe pod queries it (the monitoring features \"from the probe pod\", with --prometheus-url)"), ErrNoPrometheus)
 }
 
 // Facts reads versions from the release's labels and the layer that enforces the

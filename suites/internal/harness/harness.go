@@ -59,6 +59,8 @@ type Options struct {
 	ProbeDir string
 	// OutsideVia is the outside vantage point on the kube target (SOCKS5 proxy address).
 	OutsideVia string
+	// PrometheusURL is the cluster's Prometheus as the kube target's probe pod reaches it.
+	PrometheusURL string
 }
 
 // RegisterFlags defines the suite flags on fs.
@@ -72,6 +74,7 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.ProbeBinary, "probe-bin", "bin/redisprobe", "static probe binary the kube target streams into its in-cluster probe pod (target kube)")
 	fs.StringVar(&o.ProbeDir, "probe-dir", "/tmp", "directory (an emptyDir) the probe binary is streamed to in the probe pod (target kube)")
 	fs.StringVar(&o.OutsideVia, "outside-via", "", "SOCKS5 proxy host:port on a machine outside the LAN, the outside vantage point (target kube); empty: outside checks skip")
+	fs.StringVar(&o.PrometheusURL, "prometheus-url", "", "URL of the cluster's Prometheus as a pod reaches it, queried from the probe pod (target kube), e.g. http://prometheus-operated.monitoring.svc:9090; empty: monitoring checks skip")
 	return o
 }
 
@@ -209,7 +212,7 @@ func OpenTarget(ctx context.Context, opts Options) (target.Target, error) {
 	case TargetSandbox:
 		return target.OpenSandbox(opts.StateDir)
 	case TargetKube:
-		return target.OpenKube(ctx, target.KubeOptions{Kubeconfig: opts.Kubeconfig, ProbeBinary: fromModuleRoot(opts.ProbeBinary), ProbeDir: opts.ProbeDir, OutsideVia: opts.OutsideVia})
+		return target.OpenKube(ctx, target.KubeOptions{Kubeconfig: opts.Kubeconfig, ProbeBinary: fromModuleRoot(opts.ProbeBinary), ProbeDir: opts.ProbeDir, OutsideVia: opts.OutsideVia, PrometheusURL: opts.PrometheusURL})
 	default:
 		return nil, fmt.Errorf("--target %q: want %s or %s", opts.Target, TargetSandbox, TargetKube)
 	}

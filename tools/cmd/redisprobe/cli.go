@@ -18,7 +18,7 @@ type streams struct {
 	out, errOut io.Writer
 }
 
-const usage = "usage: redisprobe latency|load|commands|cleanup|dial [flags] (redisprobe <command> -h lists them)"
+const usage = "usage: redisprobe latency|load|commands|cleanup|dial|durability|outage|replication|auth|prom [flags] (redisprobe <command> -h lists them)"
 
 // maxRun bounds any measurement so that a probe never outlives its pod's purpose.
 const maxRun = 10 * time.Minute
@@ -30,6 +30,8 @@ func run(ctx context.Context, args []string, s streams, getenv func(string) stri
 	}
 	cmds := map[string]func(context.Context, []string, streams, env) int{
 		"latency": runLatency, "load": runLoad, "commands": runCommands, "cleanup": runCleanup, "dial": runDial,
+		"durability": runDurability, "outage": runOutage,
+		"replication": runReplication, "auth": runAuth, "prom": runProm,
 	}
 	if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(s.out, usage)

@@ -1,0 +1,393 @@
+package probe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+
+	"github.com/redis-shared/conformance/tools/loadgen"
+)
+
+// The disruptive measurements the kube target runs in the probe pod while it deletes
+// a Redis pod: `durability` (SC-007, FR-007: acknowledged writes survive a master
+// kill) and `outage` (SC-002: replica reads go on, writes come back). The probe does
+// not know when the pod is deleted; it measures from its own start, and the caller
+// kills after a warm-up.
+
+// DurabilityConfig shapes `redisprobe durability`.
+type DurabilityConfig struct {
+	// Prefix starts every key written.
+	Prefix string
+	// Duration is how long the writers write; a master that is down then ends it.
+	Duration time.Duration
+	// TTL is on every key (SET PX).
+	TTL time.Duration
+	// Writers is the number of connections writing, each pipelining Pipeline SETs
+	// every Every.
+	Writers, Pipeline int
+	Every             time.Duration
+	// Recover bounds each wait for the master to answer again (PING, which a server
+	// still loading its AOF refuses).
+	Recover time.Duration
+}
+
+// DurabilityReport is the answer of `redisprobe durability`.
+type DurabilityReport struct {
+	Addr string `json:"addr"`
+	// Acknowledged counts SETs answered OK; each wrote a key of its own.
+	Acknowledged int `json:"acknowledged"`
+	// FailedWrites counts SETs without an OK (the server may or may not have applied
+	// them: they are not checked).
+	FailedWrites int `json:"failed_writes"`
+	// Reconnects counts the times a writer got the master back after a failure.
+	Reconnects int `json:"reconnects"`
+	// Lost counts acknowledged keys that do not read back with their value.
+	Lost       int      `json:"lost"`
+	LostSample []string `json:"lost_sample,omitempty"`
+	// AOFEnabled is INFO persistence aof_enabled of the master after the restart
+	// (the appendfsync policy needs CONFIG GET, which the chart may disable).
+	AOFEnabled string   `json:"aof_enabled"`
+	Cleanup    *Cleanup `json:"cleanup,omitempty"`
+	Error      string   `json:"error,omitempty"`
+}
+
+// OutageConfig shapes `redisprobe outage`.
+type OutageConfig struct {
+	Prefix string
+	// ReadAddr is where the reader reads (the replicas Service).
+	ReadAddr string
+	// Duration is the minimum run; an outage going on then is followed until writes
+	// come back or Recover has passed since the first failed write.
+	Duration, Every, TTL, Recover time.Duration
+	// SeedWithin bounds the wait for the seed key to reach ReadAddr before the run
+	// (a replica still in its initial sync has not got it); default 5 s.
+	SeedWithin time.Duration
+}
+
+// OutageReport is the answer of `redisprobe outage`.
+type OutageReport struct {
+	Addr        string `json:"addr"`
+	ReadAddr    string `json:"read_addr"`
+	Reads       int    `json:"reads"`
+	FailedReads int    `json:"failed_reads"`
+	// StaleReads are reads that answered without the seed key's value: data loss is
+	// SC-007's business, so they are counted apart from failed reads.
+	StaleReads   int `json:"stale_reads"`
+	Writes       int `json:"writes"`
+	FailedWrites int `json:"failed_writes"`
+	// WriteOutageSeconds runs from the first failed write to the first successful
+	// write after it (to the end of the run when none came).
+	WriteOutageSeconds float64  `json:"write_outage_s"`
+	WritesRecovered    bool     `json:"writes_recovered"`
+	FirstReadError     string   `json:"first_read_error,omitempty"`
+	FirstWriteError    string   `json:"first_write_error,omitempty"`
+	Cleanup            *Cleanup `json:"cleanup,omitempty"`
+	Error              string   `json:"error,omitempty"`
+}
+
+// defaultSeedWithin bounds the wait for the seed key to reach the replica.
+const defaultSeedWithin = 5 * time.Second
+
+// verifyBatch is the MGET size of the read-back.
+const verifyBatch = 500
+
+// Durability writes unique keys under cfg.Prefix for cfg.Duration, keeps every key
+// whose SET was acknowledged, waits (bounded) for the master to answer, reads them
+// all back and counts the lost ones; then deletes the prefix. A master that does not
+// come back within cfg.Recover is an error, reported with what was measured.
+func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg DurabilityConfig) (rep DurabilityReport, err error) {
+	rep.Addr = ep.Addr
+	var (
+		mu       sync.Mutex
+		acked    []string
+		failed   int
+		reconns  int
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	end := time.Now().Add(cfg.Duration)
+	for w := range cfg.Writers {
+		wg.Go(func() {
+			c := newClient(ep)
+			defer c.Close()
+			tick := time.NewTicker(cfg.Every)
+			defer tick.Stop()
+			for seq := 0; time.Now().Before(end) && ctx.Err() == nil; seq++ {
+				keys := make([]string, cfg.Pipeline)
+				cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
+					for i := range keys {
+						keys[i] = cfg.Prefix + "d:" + strconv.Itoa(w) + ":" + strconv.Itoa(seq*cfg.Pipeline+i)
+						p.Set(ctx, keys[i], keys[i], cfg.TTL)
+					}
+					return nil
+				})
+				ok, bad := 0, 0
+				mu.Lock()
+				for i, k := range keys {
+					if i < len(cmds) && cmds[i].Err() == nil {
+						acked = append(acked, k)
+						ok++
+					} else {
+						bad++
+					}
+				}
+				failed += bad
+				mu.Unlock()
+				if bad > 0 {
+					// The master is gone or loading: wait for it (bounded), then go on.
+					if err := waitAnswering(ctx, c, cfg.Recover); err != nil {
+						mu.Lock()
+						if firstErr == nil {
+							firstErr = fmt.Errorf("writer %d: %w", w, err)
+						}
+						mu.Unlock()
+						return
+					}
+					mu.Lock()
+					reconns++
+					mu.Unlock()
+				}
+				select {
+				case <-ctx.Done():
+					return
+				case <-tick.C:
+				}
+			}
+		})
+	}
+	wg.Wait()
+	rep.Acknowledged, rep.FailedWrites, rep.Reconnects = len(acked), failed, reconns
+	defer func() {
+		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.Prefix, nil)
+		rep.Cleanup = &c
+	}()
+	if firstErr != nil {
+		rep.Error = Redact(firstErr.Error(), ep.Password)
+		return rep, errors.New(rep.Error)
+	}
+	c := newClient(ep)
+	defer c.Close()
+	if err := waitAnswering(ctx, c, cfg.Recover); err != nil {
+		rep.Error = Redact("read-back: "+err.Error(), ep.Password)
+		return rep, errors.New(rep.Error)
+	}
+	if info, err := c.Info(ctx, "persistence").Result(); err == nil {
+		rep.AOFEnabled = persistenceField(info, "aof_enabled")
+	}
+	for start := 0; start < len(acked); start += verifyBatch {
+		batch := acked[start:min(start+verifyBatch, len(acked))]
+		values, err := c.MGet(ctx, batch...).Result()
+		if err != nil {
+			rep.Error = Redact(fmt.Sprintf("read-back MGET: %v", err), ep.Password)
+			return rep, errors.New(rep.Error)
+		}
+		for i, v := range values {
+			if s, ok := v.(string); !ok || s != batch[i] {
+				rep.Lost++
+				if len(rep.LostSample) < 5 {
+					rep.LostSample = append(rep.LostSample, batch[i])
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+// Outage writes a seed key on the master, waits until the reader sees it at
+// cfg.ReadAddr, then reads it there and writes a new key on the master every
+// cfg.Every, for cfg.Duration and then until writes are back (bounded by
+// cfg.Recover after the first failed write); then deletes the prefix.
+func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConfig) (rep OutageReport, err error) {
+	rep.Addr, rep.ReadAddr = ep.Addr, cfg.ReadAddr
+	defer func() {
+		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.Prefix, nil)
+		rep.Cleanup = &c
+	}()
+	fail := func(format string, args ...any) (OutageReport, error) {
+		rep.Error = Redact(fmt.Sprintf(format, args...), ep.Password)
+		return rep, errors.New(rep.Error)
+	}
+	master := newClient(ep)
+	defer master.Close()
+	readEp := ep
+	readEp.Addr = cfg.ReadAddr
+	replica := newClient(readEp)
+	defer replica.Close()
+	seed, seedValue := cfg.Prefix+"seed", "before-the-kill"
+	if err := master.Set(ctx, seed, seedValue, cfg.TTL).Err(); err != nil {
+		return fail("seed key on %s: %v", ep.Addr, err)
+	}
+	seedWithin := cfg.SeedWithin
+	if seedWithin <= 0 {
+		seedWithin = defaultSeedWithin
+	}
+	seen := time.Now().Add(seedWithin)
+	for replica.Get(ctx, seed).Val() != seedValue {
+		if time.Now().After(seen) || ctx.Err() != nil {
+			return fail("the seed key did not reach %s within %s", cfg.ReadAddr, seedWithin)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+
+	var mu sync.Mutex
+	var firstFail, recovered time.Time
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		c := outageClient(readEp)
+		defer func() { _ = c.Close() }()
+		pace(ctx, stop, cfg.Every, func(int) {
+			v, err := c.Get(ctx, seed).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				c = renew(c, readEp)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Reads++
+			switch {
+			case errors.Is(err, redis.Nil) || (err == nil && v != seedValue):
+				rep.StaleReads++
+			case err != nil:
+				rep.FailedReads++
+				if rep.FirstReadError == "" {
+					rep.FirstReadError = Redact(err.Error(), ep.Password)
+				}
+			}
+		})
+	})
+	wg.Go(func() {
+		c := outageClient(ep)
+		defer func() { _ = c.Close() }()
+		pace(ctx, stop, cfg.Every, func(seq int) {
+			// An outcome counts at its send time: a failed dial can take up to the
+			// dial timeout, and the outage began when the request could not be served.
+			now := time.Now()
+			err := c.Set(ctx, cfg.Prefix+"w:"+strconv.Itoa(seq), seq, cfg.TTL).Err()
+			if err != nil {
+				c = renew(c, ep)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			rep.Writes++
+			switch {
+			case err != nil:
+				rep.FailedWrites++
+				if firstFail.IsZero() {
+					firstFail = now
+					rep.FirstWriteError = Redact(err.Error(), ep.Password)
+				}
+			case !firstFail.IsZero() && recovered.IsZero():
+				recovered = now
+			}
+		})
+	})
+	began := time.Now()
+	tick := time.NewTicker(cfg.Every)
+	for {
+		mu.Lock()
+		done := time.Since(began) >= cfg.Duration &&
+			(firstFail.IsZero() || !recovered.IsZero() || time.Since(firstFail) > cfg.Recover)
+		mu.Unlock()
+		if done || ctx.Err() != nil {
+			break
+		}
+		<-tick.C
+	}
+	tick.Stop()
+	close(stop)
+	wg.Wait()
+	end := time.Now()
+	switch {
+	case firstFail.IsZero():
+		rep.WritesRecovered = true
+	case recovered.IsZero():
+		rep.WriteOutageSeconds = end.Sub(firstFail).Seconds()
+	default:
+		rep.WritesRecovered = true
+		rep.WriteOutageSeconds = recovered.Sub(firstFail).Seconds()
+	}
+	if ctx.Err() != nil {
+		return fail("outage run cut short: %v", ctx.Err())
+	}
+	if !rep.WritesRecovered {
+		return fail("writes on %s did not come back within %s of the first failure", ep.Addr, cfg.Recover)
+	}
+	return rep, nil
+}
+
+// outageClient is a client for timing an outage: one dial attempt per request (go-
+// redis otherwise retries a failed dial 5 times, 100 ms apart, inside one request).
+func outageClient(ep loadgen.Endpoint) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr: ep.Addr, Password: ep.Password, Username: ep.Username,
+		Dialer:      ep.DialContext,
+		DialTimeout: ep.DialTimeout, ReadTimeout: ep.ReadTimeout, WriteTimeout: ep.WriteTimeout,
+		MaxRetries: -1, PoolSize: 1, DisableIdentity: true,
+		DialerRetries: 1, DialerRetryTimeout: time.Millisecond,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
+}
+
+// renew replaces a client after a failed request: go-redis holds back new dials of a
+// pool whose dials failed (retrying about once a second), which would add up to a
+// second to a measured outage; a fresh client dials at once.
+func renew(c *redis.Client, ep loadgen.Endpoint) *redis.Client {
+	_ = c.Close()
+	return outageClient(ep)
+}
+
+// pace calls request every interval until stop closes or ctx ends.
+func pace(ctx context.Context, stop <-chan struct{}, every time.Duration, request func(seq int)) {
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for seq := 0; ; seq++ {
+		request(seq)
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// waitAnswering pings c until it answers (a restarted server refuses PING with
+// LOADING until its data is loaded), for at most within.
+func waitAnswering(ctx context.Context, c *redis.Client, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	var err error
+	for {
+		if err = c.Ping(ctx).Err(); err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the master did not answer again within %s: %w", within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the master: %w", ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// persistenceField reads one field of an INFO reply.
+func persistenceField(info, name string) string {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			return v
+		}
+	}
+	return ""
+}
