@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
@@ -93,149 +93,28 @@ func assessClusterLatency(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	return ctx
 }
 
-// structureCheck is one data structure's round trip.
-type structureCheck struct {
-	name string
-	run  func(ctx context.Context, c *redis.Client, key string) error
-}
-
-func structureChecks() []structureCheck {
-	expect := func(what string, want, got any) error {
-		if fmt.Sprint(want) != fmt.Sprint(got) {
-			return fmt.Errorf("%s: want %v, got %v", what, want, got)
-		}
-		return nil
-	}
-	return []structureCheck{
-		{"string", func(ctx context.Context, c *redis.Client, key string) error {
-			if err := c.Set(ctx, key, "10", harness.KeyTTL).Err(); err != nil {
-				return err
-			}
-			n, err := c.IncrBy(ctx, key, 5).Result()
-			if err != nil {
-				return err
-			}
-			if err := expect("INCRBY", 15, n); err != nil {
-				return err
-			}
-			if err := c.Append(ctx, key, "x").Err(); err != nil {
-				return err
-			}
-			got, err := c.Get(ctx, key).Result()
-			if err != nil {
-				return err
-			}
-			return expect("GET", "15x", got)
-		}},
-		{"list", func(ctx context.Context, c *redis.Client, key string) error {
-			if err := pipeWithTTL(ctx, c, key, func(p redis.Pipeliner) { p.RPush(ctx, key, "a", "b", "c") }); err != nil {
-				return err
-			}
-			if err := c.LPush(ctx, key, "z").Err(); err != nil {
-				return err
-			}
-			items, err := c.LRange(ctx, key, 0, -1).Result()
-			if err != nil {
-				return err
-			}
-			if err := expect("LRANGE", []string{"z", "a", "b", "c"}, items); err != nil {
-				return err
-			}
-			last, err := c.RPop(ctx, key).Result()
-			if err != nil {
-				return err
-			}
-			return expect("RPOP", "c", last)
-		}},
-		{"set", func(ctx context.Context, c *redis.Client, key string) error {
-			if err := pipeWithTTL(ctx, c, key, func(p redis.Pipeliner) { p.SAdd(ctx, key, "a", "b", "b", "c") }); err != nil {
-				return err
-			}
-			members, err := c.SMembers(ctx, key).Result()
-			if err != nil {
-				return err
-			}
-			sort.Strings(members)
-			if err := expect("SMEMBERS", []string{"a", "b", "c"}, members); err != nil {
-				return err
-			}
-			in, err := c.SIsMember(ctx, key, "b").Result()
-			if err != nil {
-				return err
-			}
-			return expect("SISMEMBER", true, in)
-		}},
-		{"sorted set", func(ctx context.Context, c *redis.Client, key string) error {
-			if err := pipeWithTTL(ctx, c, key, func(p redis.Pipeliner) {
-				p.ZAdd(ctx, key, redis.Z{Score: 3, Member: "c"}, redis.Z{Score: 1, Member: "a"}, redis.Z{Score: 2, Member: "b"})
-			}); err != nil {
-				return err
-			}
-			if err := c.ZIncrBy(ctx, key, 10, "a").Err(); err != nil {
-				return err
-			}
-			order, err := c.ZRange(ctx, key, 0, -1).Result()
-			if err != nil {
-				return err
-			}
-			if err := expect("ZRANGE", []string{"b", "c", "a"}, order); err != nil {
-				return err
-			}
-			score, err := c.ZScore(ctx, key, "a").Result()
-			if err != nil {
-				return err
-			}
-			return expect("ZSCORE", 11, score)
-		}},
-		{"hash", func(ctx context.Context, c *redis.Client, key string) error {
-			if err := pipeWithTTL(ctx, c, key, func(p redis.Pipeliner) { p.HSet(ctx, key, "user", "ana", "visits", "1") }); err != nil {
-				return err
-			}
-			if err := c.HIncrBy(ctx, key, "visits", 2).Err(); err != nil {
-				return err
-			}
-			all, err := c.HGetAll(ctx, key).Result()
-			if err != nil {
-				return err
-			}
-			return expect("HGETALL", map[string]string{"user": "ana", "visits": "3"}, all)
-		}},
-	}
-}
-
-// pipeWithTTL creates a key and puts the run's TTL on it in one MULTI, so no key of
-// the suite ever exists without an expiry.
-func pipeWithTTL(ctx context.Context, c *redis.Client, key string, create func(redis.Pipeliner)) error {
-	_, err := c.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		create(p)
-		p.PExpire(ctx, key, harness.KeyTTL)
-		return nil
-	})
-	return err
-}
-
 func assessDataStructures(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	ep := harness.Endpoints(ctx, t)
 	client, err := r.Target.Client(target.Cluster, ep.Master, target.Valid)
 	require.NoError(t, err)
 	defer client.Close()
+	// The same round trips the probe pod runs on the kube target.
+	structures := probe.RoundTrips(ctx, client, r.Key("fr014", ""), harness.KeyTTL)
 	passed := 0
-	for _, sc := range structureChecks() {
-		key := r.Key("fr014", strings.ReplaceAll(sc.name, " ", "-"))
-		if err := sc.run(ctx, client, key); err != nil {
-			t.Errorf("%s round trip on %s: %v", sc.name, ep.Master, err)
+	for _, s := range structures {
+		if !s.OK {
+			t.Errorf("%s round trip on %s: %s", s.Name, ep.Master, s.Error)
 			continue
 		}
-		ttl, err := client.PTTL(ctx, key).Result()
-		if err != nil || ttl <= 0 {
-			t.Errorf("%s key has no TTL (PTTL %v, %v)", sc.name, ttl, err)
+		if s.TTLMillis <= 0 {
+			t.Errorf("%s key has no TTL (PTTL %d ms, %s)", s.Name, s.TTLMillis, s.Error)
 			continue
 		}
 		passed++
 	}
 	r.Figures(t, evidence.Figure{Name: "data structures round-tripped", Value: float64(passed), Unit: "count"},
-		evidence.Figure{Name: "data structures tried", Value: float64(len(structureChecks())), Unit: "count"})
+		evidence.Figure{Name: "data structures tried", Value: float64(len(structures)), Unit: "count"})
 	r.Note(t, "string, list, set, sorted set and hash written, read back and modified on the master Service from the cluster vantage point")
 	return ctx
 }

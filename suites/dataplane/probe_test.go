@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
+	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
@@ -138,7 +139,7 @@ func assessProbeCommands(ctx context.Context, t *testing.T, _ *envconf.Config) c
 			t.Errorf("%s key has no TTL (PTTL %d ms)", s.Name, s.TTLMillis)
 		}
 	}
-	assert.Len(t, rep.Structures, len(structureChecks()), "data structures the probe tried")
+	assert.Len(t, rep.Structures, len(probe.RoundTripNames()), "data structures the probe tried")
 	if rep.Cleanup != nil {
 		assert.Zero(t, rep.Cleanup.Left(), "keys the probe left under %s", rep.Cleanup.Prefix)
 	}

@@ -89,24 +89,45 @@ func Commands(ctx context.Context, r Resolver, ep loadgen.Endpoint, prefix strin
 	rep := CommandsReport{Addr: ep.Addr}
 	client := newClient(ep)
 	defer client.Close()
-	for _, sc := range structureChecks(ttl) {
-		key := prefix + sc.name
-		s := Structure{Name: sc.name}
-		if err := sc.run(ctx, client, key); err != nil {
-			s.Error = Redact(err.Error(), ep.Password)
-		} else {
-			s.OK = true
-		}
-		if pttl, err := client.PTTL(ctx, key).Result(); err == nil {
-			s.TTLMillis = pttl.Milliseconds()
-		} else if s.Error == "" {
-			s.Error = Redact(fmt.Sprintf("PTTL: %v", err), ep.Password)
-		}
-		rep.Structures = append(rep.Structures, s)
+	rep.Structures = RoundTrips(ctx, client, prefix, ttl)
+	for i := range rep.Structures {
+		rep.Structures[i].Error = Redact(rep.Structures[i].Error, ep.Password)
 	}
 	c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, prefix, nil)
 	rep.Cleanup = &c
 	return rep
+}
+
+// RoundTrips runs the FR-014 round trips (string, list, set, sorted set, hash) with c,
+// one key each at prefix+name with ttl, and reports each with its key's PTTL after.
+// suites/dataplane runs the same ones from the sandbox's cluster vantage point.
+func RoundTrips(ctx context.Context, c *redis.Client, prefix string, ttl time.Duration) []Structure {
+	var out []Structure
+	for _, sc := range structureChecks(ttl) {
+		key := prefix + sc.name
+		s := Structure{Name: sc.name}
+		if err := sc.run(ctx, c, key); err != nil {
+			s.Error = err.Error()
+		} else {
+			s.OK = true
+		}
+		if pttl, err := c.PTTL(ctx, key).Result(); err == nil {
+			s.TTLMillis = pttl.Milliseconds()
+		} else if s.Error == "" {
+			s.Error = fmt.Sprintf("PTTL: %v", err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// RoundTripNames names the structures RoundTrips tries, in order.
+func RoundTripNames() []string {
+	var names []string
+	for _, sc := range structureChecks(0) {
+		names = append(names, sc.name)
+	}
+	return names
 }
 
 // newClient is a go-redis client with the endpoint's deadlines and no retries.
@@ -143,8 +164,7 @@ func withTTL(ctx context.Context, c *redis.Client, key string, ttl time.Duration
 	return err
 }
 
-// structureChecks are the same round trips suites/dataplane runs from the sandbox's
-// cluster vantage point.
+// structureChecks are the round trips of RoundTrips.
 func structureChecks(ttl time.Duration) []structureCheck {
 	return []structureCheck{
 		{"string", func(ctx context.Context, c *redis.Client, key string) error {
