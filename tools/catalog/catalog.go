@@ -52,6 +52,41 @@ type Requirement struct {
 	Threshold     *Limit         `json:"threshold,omitempty"`
 	Bounds        []Limit        `json:"bounds,omitempty"`
 	NotYetCovered string         `json:"notYetCovered,omitempty"`
+	// NotApplicable names a verification kind a target cannot give, with the reason
+	// (a sandbox has no namespaces to observe live). Every other listed kind must be
+	// proven on every target before the requirement passes.
+	NotApplicable []Exemption `json:"notApplicable,omitempty"`
+	// Hint says what to change (values key, tofu variable, cluster setting) when the
+	// requirement fails; the report prints it beside a failure.
+	Hint string `json:"hint,omitempty"`
+}
+
+// Exemption is a verification kind that a target cannot give for one requirement.
+type Exemption struct {
+	Target string       `json:"target"`
+	Kind   Verification `json:"kind"`
+	Reason string       `json:"reason"`
+}
+
+// Targets the suite runs against.
+var Targets = []string{"sandbox", "kube"}
+
+// ProofKinds returns the verification kinds that must each be proven by a passing
+// check before the requirement passes on target: the listed kinds, minus manual (a
+// runbook step is proven by the live check that reads its record), minus the kinds
+// the entry marks not applicable to the target.
+func (r Requirement) ProofKinds(target string) []Verification {
+	var kinds []Verification
+	for _, v := range r.Verification {
+		if v == Manual {
+			continue
+		}
+		if slices.ContainsFunc(r.NotApplicable, func(e Exemption) bool { return e.Target == target && e.Kind == v }) {
+			continue
+		}
+		kinds = append(kinds, v)
+	}
+	return kinds
 }
 
 // Limit is a threshold or bound: name, comparison, value and unit.
@@ -60,6 +95,9 @@ type Limit struct {
 	Op    string `json:"op"`
 	Value any    `json:"value"`
 	Unit  string `json:"unit"`
+	// Why is the reasoning behind a derived limit (for example a recovery bound
+	// computed from probe settings); the report shows it beside the figure.
+	Why string `json:"why,omitempty"`
 }
 
 var idPattern = regexp.MustCompile(`^(FR-\d{3}a?|SC-\d{3})$`)
@@ -117,6 +155,16 @@ func (c *Catalog) validate() error {
 		for _, v := range r.Verification {
 			if !slices.Contains([]Verification{Static, Live, Disruptive, Manual}, v) {
 				return fmt.Errorf("%s: unknown verification kind %q", r.ID, v)
+			}
+		}
+		for _, e := range r.NotApplicable {
+			switch {
+			case !slices.Contains(Targets, e.Target):
+				return fmt.Errorf("%s: notApplicable: unknown target %q", r.ID, e.Target)
+			case !slices.Contains(r.Verification, e.Kind):
+				return fmt.Errorf("%s: notApplicable: kind %q is not in its verification list", r.ID, e.Kind)
+			case e.Reason == "":
+				return fmt.Errorf("%s: notApplicable %s on %s needs a reason", r.ID, e.Kind, e.Target)
 			}
 		}
 		isSC := r.ID[:2] == "SC"

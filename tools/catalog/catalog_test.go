@@ -95,3 +95,32 @@ func TestParseRejectsBadCatalogs(t *testing.T) {
 		})
 	}
 }
+
+func TestProofKindsDropManualAndExemptedKinds(t *testing.T) {
+	req := Requirement{ID: "FR-001", Verification: []Verification{Static, Live, Manual},
+		NotApplicable: []Exemption{{Target: "sandbox", Kind: Live, Reason: "no namespaces"}}}
+	assert.Equal(t, []Verification{Static}, req.ProofKinds("sandbox"))
+	assert.Equal(t, []Verification{Static, Live}, req.ProofKinds("kube"))
+}
+
+func TestParseRejectsBadExemptions(t *testing.T) {
+	head := "schemaVersion: 1\nstories: {US1: {title: a, priority: P1}}\nrequirements:\n- {id: FR-001, title: t, story: US1, verification: [static, live], notApplicable: ["
+	tests := []struct{ name, item, want string }{
+		{"unknown target", "{target: moon, kind: live, reason: r}", `unknown target "moon"`},
+		{"kind not listed", "{target: sandbox, kind: disruptive, reason: r}", `kind "disruptive" is not in its verification list`},
+		{"no reason", "{target: sandbox, kind: live, reason: ''}", "needs a reason"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(head + tc.item + "]}\n"))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestEveryRequirementHasAHint(t *testing.T) {
+	for _, r := range MustLoad().Requirements {
+		assert.NotEmpty(t, r.Hint, r.ID)
+	}
+}

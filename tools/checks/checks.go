@@ -19,6 +19,8 @@ import (
 	"strings"
 
 	opaast "github.com/open-policy-agent/opa/v1/ast"
+
+	"github.com/redis-shared/conformance/tools/catalog"
 )
 
 // Kind says where a check lives.
@@ -59,6 +61,19 @@ type Check struct {
 // AppliesTo reports whether the check is meant for a target.
 func (c Check) AppliesTo(target string) bool {
 	return len(c.Targets) == 0 || slices.Contains(c.Targets, target)
+}
+
+// Verification is the kind of proof the check gives: a policy is static proof, a
+// suite feature labelled disruptive is disruptive proof, any other feature is live.
+func (c Check) Verification() catalog.Verification {
+	switch {
+	case c.Kind == KindPolicy:
+		return catalog.Static
+	case c.Disruptive:
+		return catalog.Disruptive
+	default:
+		return catalog.Live
+	}
 }
 
 // Discover walks policies/ and suites/ under root.

@@ -108,3 +108,26 @@ func TestRemovingTheOnlyCheckOfARequirementFailsTheGate(t *testing.T) {
 		assert.NotEmpty(t, Gate(cat, without), "removing %s should leave %s uncovered", only, row.Requirement.ID)
 	}
 }
+
+func TestGateDemandsACheckOfEveryListedKindPerTarget(t *testing.T) {
+	cat := &catalog.Catalog{Requirements: []catalog.Requirement{
+		{ID: "FR-007", Verification: []catalog.Verification{catalog.Static, catalog.Disruptive}},
+		{ID: "FR-001", Verification: []catalog.Verification{catalog.Static, catalog.Live, catalog.Manual},
+			NotApplicable: []catalog.Exemption{{Target: "kube", Kind: catalog.Live, Reason: "r"}}},
+	}}
+	all := []Check{
+		{ID: "policy:p", Kind: KindPolicy, Requirements: []string{"FR-007", "FR-001"}},
+		{ID: "suite:live", Kind: KindSuite, Requirements: []string{"FR-007"}},
+		{ID: "suite:kube-live", Kind: KindSuite, Targets: []string{"kube"}, Requirements: []string{"FR-001"}},
+	}
+	var msgs []string
+	for _, err := range Gate(cat, all) {
+		msgs = append(msgs, err.Error())
+	}
+	assert.Equal(t, []string{
+		"FR-007: lists disruptive proof but no disruptive check applies to sandbox: add one or mark it notApplicable with the reason",
+		"FR-007: lists disruptive proof but no disruptive check applies to kube: add one or mark it notApplicable with the reason",
+		"FR-001: lists live proof but no live check applies to sandbox: add one or mark it notApplicable with the reason",
+		"FR-001: live proof is marked not applicable to kube but a check gives it: remove the mark",
+	}, msgs)
+}

@@ -54,6 +54,33 @@ func Gate(cat *catalog.Catalog, all []Check) []error {
 		case len(row.Checks) > 0 && row.Requirement.NotYetCovered != "":
 			problems = append(problems, fmt.Errorf("%s: marked \"not yet covered\" but %s proves it: remove the mark", row.Requirement.ID, row.Checks[0].ID))
 		}
+		if row.Requirement.NotYetCovered != "" {
+			continue
+		}
+		problems = append(problems, kindProblems(row)...)
+	}
+	return problems
+}
+
+// kindProblems: every kind the report will demand on a target needs a check of that
+// kind for the target, and a kind marked not applicable must not have one.
+func kindProblems(row Row) []error {
+	var problems []error
+	req := row.Requirement
+	for _, target := range catalog.Targets {
+		has := func(kind catalog.Verification) bool {
+			return slices.ContainsFunc(row.Checks, func(c Check) bool { return c.AppliesTo(target) && c.Verification() == kind })
+		}
+		for _, kind := range req.ProofKinds(target) {
+			if !has(kind) {
+				problems = append(problems, fmt.Errorf("%s: lists %s proof but no %s check applies to %s: add one or mark it notApplicable with the reason", req.ID, kind, kind, target))
+			}
+		}
+		for _, e := range req.NotApplicable {
+			if e.Target == target && has(e.Kind) {
+				problems = append(problems, fmt.Errorf("%s: %s proof is marked not applicable to %s but a check gives it: remove the mark", req.ID, e.Kind, target))
+			}
+		}
 	}
 	return problems
 }
