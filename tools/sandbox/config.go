@@ -39,6 +39,8 @@ type Config struct {
 	Replicas int
 	Metrics  MetricsConfig
 	LAN      LANService
+	// NotEmulated are the keys of the merged values the sandbox does not act on.
+	NotEmulated []string
 }
 
 // RoleConfig is one role's (master or replica) redis and pod settings.
@@ -50,6 +52,8 @@ type RoleConfig struct {
 	// Effective is ChartConfig parsed (later lines win), for reading single directives.
 	Effective map[string]string
 	Liveness  Probe
+	// Resources are the container's limits, enforced with a cgroup.
+	Resources Resources
 }
 
 // Probe is a kubelet liveness probe.
@@ -76,6 +80,12 @@ type MetricsConfig struct {
 	ScrapeTimeout string
 	// RuleFile is a Prometheus rule file, nil when no PrometheusRule is rendered.
 	RuleFile []byte
+	// Resources are the exporter container's limits.
+	Resources Resources
+	// PinnedPassword names the Secret the exporters take REDIS_PASSWORD from when
+	// metrics.extraEnvVars points them at one other than auth.existingSecret: a
+	// rotation of the auth Secret never reaches them.
+	PinnedPassword string
 }
 
 // LANService is the project-owned LoadBalancer Service for LAN clients.
@@ -138,7 +148,10 @@ func ConfigFromValues(v values.Tree) (Config, error) {
 		}
 	}
 
+	cfg.Metrics.Resources = r.resources("metrics")
+	cfg.Metrics.PinnedPassword = r.pinnedExporterSecret()
 	cfg.LAN = r.lanService()
+	cfg.NotEmulated = NotEmulated(v)
 	if r.err != nil {
 		return Config{}, r.err
 	}
@@ -194,6 +207,7 @@ func (r *reader) role(role, common string) RoleConfig {
 			Timeout:          time.Duration(r.integer(role+".livenessProbe.timeoutSeconds", chartDefaultProbeTimeout)) * time.Second,
 			FailureThreshold: r.integer(role+".livenessProbe.failureThreshold", chartDefaultProbeFailures),
 		},
+		Resources: r.resources(role),
 	}
 	if rc.Liveness.Enabled && (rc.Liveness.Period <= 0 || rc.Liveness.Timeout <= 0 || rc.Liveness.FailureThreshold <= 0 || rc.Liveness.InitialDelay < 0) {
 		r.fail(fmt.Errorf("%s.livenessProbe: periodSeconds, timeoutSeconds and failureThreshold must be positive", role))
@@ -270,4 +284,30 @@ func ruleFile(v values.Tree) ([]byte, error) {
 		}
 	}
 	return alerts.RuleFile(v)
+}
+
+// pinnedExporterSecret returns the Secret named by a metrics.extraEnvVars entry
+// REDIS_PASSWORD (valueFrom.secretKeyRef) when it is not auth.existingSecret.
+func (r *reader) pinnedExporterSecret() string {
+	raw, err := r.tree.Lookup("metrics.extraEnvVars")
+	if err != nil {
+		return ""
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return ""
+	}
+	authSecret := r.str("auth.existingSecret", "")
+	for _, item := range list {
+		env, ok := item.(map[string]any)
+		if !ok || env["name"] != "REDIS_PASSWORD" {
+			continue
+		}
+		from, _ := env["valueFrom"].(map[string]any)
+		ref, _ := from["secretKeyRef"].(map[string]any)
+		if name, _ := ref["name"].(string); name != "" && name != authSecret {
+			return name
+		}
+	}
+	return ""
 }

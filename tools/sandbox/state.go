@@ -54,6 +54,11 @@ type State struct {
 	OldRedis *OldRedis `json:"oldRedis,omitempty"`
 	// App is the pod the stand-in beersystem runs in (StartApp).
 	App *AppPod `json:"app,omitempty"`
+	// Cgroups says how the containers' limits are enforced.
+	Cgroups cgroups `json:"cgroups"`
+	// Facts are what the report states about the sandbox: the Redis build, where the
+	// data lives, the limits and every value it does not emulate (Fact* keys).
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // OldRedis is beersystem's dedicated Redis that the cutover moves away from (user
@@ -96,6 +101,9 @@ type Instance struct {
 	Liveness     Liveness `json:"liveness"`
 	Redis        Process  `json:"redis"`
 	Exporter     *Process `json:"exporter,omitempty"`
+	// Limits and ExporterLimits are the containers' resources.limits (cgroup).
+	Limits         Resources `json:"limits"`
+	ExporterLimits Resources `json:"exporterLimits"`
 }
 
 // Liveness is the emulated kubelet probe of an instance.
@@ -230,7 +238,7 @@ func registryPath(id string) string { return filepath.Join(registryDir, id+".loc
 // stateDirFiles are the entries the sandbox makes in its state dir; down removes
 // exactly these, then the dir itself if nothing else is in it.
 func stateDirFiles() []string {
-	return []string{"state.json", "state.json.tmp", "redis-password", "instances", "prometheus", "logs", "hold"}
+	return []string{"state.json", "state.json.tmp", "redis-password", "redis-password.tmp", staleExporterPasswordFile, "instances", "prometheus", "logs", "hold"}
 }
 
 func removeStateDir(dir string) error {

@@ -90,6 +90,9 @@ type CheckOptions struct {
 	// replica answers PING (and is Ready in Kubernetes) before its first full sync,
 	// which Redis delays by repl-diskless-sync-delay (5 s by default).
 	SkipLink bool
+	// Scraped requires every target to have been scraped and be up, with no grace
+	// for a first scrape still pending (with Targets).
+	Scraped bool
 }
 
 // Check looks at every instance (PING, role, replication link), every exporter and
@@ -185,7 +188,7 @@ func (s *State) checkPrometheus(ctx context.Context, client *http.Client, opts C
 			}
 			// Prometheus takes up to one interval (and its 5 s discovery throttle)
 			// before a new target has been scraped.
-			if health != "up" && !((health == "unknown" || health == "missing") && s.firstScrapePending()) {
+			if health != "up" && (opts.Scraped || !((health == "unknown" || health == "missing") && s.firstScrapePending())) {
 				h.Problems = append(h.Problems, fmt.Sprintf("target %s is %s", pod, health))
 			}
 		}

@@ -41,6 +41,7 @@ type managed struct {
 	command  func() (*exec.Cmd, error)
 	prepare  func() error // before each start (emptyDir wipe)
 	liveness *Liveness    // nil: restart on exit only
+	limits   Resources    // the container's resources.limits, applied with a cgroup
 	probe    func(context.Context, time.Duration) error
 	record   func(st *State, p Process) // stores p in the state
 }
@@ -70,8 +71,7 @@ func Supervise(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	password, err := st.Password()
-	if err != nil {
+	if _, err := st.Password(); err != nil {
 		return err
 	}
 	sup := &supervisor{state: st}
@@ -80,7 +80,7 @@ func Supervise(ctx context.Context, dir string) error {
 		return err
 	}
 
-	procs := sup.processes(bins, password)
+	procs := sup.processes(bins)
 	started := make(chan error, len(procs))
 	var wg sync.WaitGroup
 	for _, m := range procs {
@@ -120,18 +120,27 @@ func (s *supervisor) update(change func(*State)) {
 	}
 }
 
-func (s *supervisor) processes(bins binaries, password string) []*managed {
+func (s *supervisor) processes(bins binaries) []*managed {
 	dir := s.state.Dir
 	var procs []*managed
 	for i, inst := range s.state.Instances {
 		instDir := filepath.Join(dir, "instances", inst.Name)
 		live := inst.Liveness
 		podDial := netnsDialer(inst.Netns)
+		// Like a container's env from a Secret, each start reads the password as it is
+		// then: a rotation reaches a process when it restarts, not before.
+		var podPassword string
 		procs = append(procs, &managed{
 			key:      inst.Name,
 			netns:    inst.Netns,
 			holdable: true,
+			limits:   inst.Limits,
 			command: func() (*exec.Cmd, error) {
+				password, err := s.state.Password()
+				if err != nil {
+					return nil, err
+				}
+				podPassword = password
 				return exec.Command(bins.redis, filepath.Join(instDir, "redis.conf")), nil
 			},
 			prepare: func() error {
@@ -146,7 +155,7 @@ func (s *supervisor) processes(bins binaries, password string) []*managed {
 			},
 			liveness: &live,
 			probe: func(ctx context.Context, timeout time.Duration) error {
-				return livenessPing(ctx, podDial, password, timeout)
+				return livenessPing(ctx, podDial, podPassword, timeout)
 			},
 			record: func(st *State, p Process) { st.Instances[i].Redis = p },
 		})
@@ -155,7 +164,12 @@ func (s *supervisor) processes(bins binaries, password string) []*managed {
 				key:      inst.Name + "/exporter",
 				netns:    inst.Netns,
 				holdable: true,
+				limits:   inst.ExporterLimits,
 				command: func() (*exec.Cmd, error) {
+					password, err := s.exporterPassword()
+					if err != nil {
+						return nil, err
+					}
 					cmd := exec.Command(bins.exporter,
 						"-redis.addr", fmt.Sprintf("redis://127.0.0.1:%d", redisPort),
 						"-web.listen-address", fmt.Sprintf(":%d", exporterPort))
@@ -313,8 +327,19 @@ func (s *supervisor) start(m *managed) (*exec.Cmd, error) {
 	if cmd.Env == nil {
 		cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
 	}
+	cg := s.state.Cgroups
+	if err := cg.prepare(m.key, m.limits); err != nil {
+		return nil, err
+	}
 	if err := startInNetNS(m.netns, cmd); err != nil {
 		return nil, fmt.Errorf("start in %s: %w", m.netns, err)
+	}
+	// Into its cgroup at once: a process running without its limits would make
+	// every figure about them a lie, so it does not run at all.
+	if err := cg.attach(m.key, cmd.Process.Pid); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return nil, err
 	}
 	return cmd, nil
 }
@@ -397,4 +422,14 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// exporterPassword is what a (re)started exporter gets as REDIS_PASSWORD: the
+// password file, or the one before the last rotation while a fault keeps the
+// exporter on it (KeepExporterPassword).
+func (s *supervisor) exporterPassword() (string, error) {
+	if raw, err := os.ReadFile(filepath.Join(s.state.Dir, staleExporterPasswordFile)); err == nil {
+		return strings.TrimSpace(string(raw)), nil
+	}
+	return s.state.Password()
 }

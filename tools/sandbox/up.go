@@ -28,7 +28,9 @@ var ErrAlreadyUp = errors.New("a sandbox is already up in this state dir (run `c
 const (
 	EnvSupervisorID = "REDIS_SHARED_SANDBOX_ID"
 	envLockFD       = "REDIS_SHARED_SANDBOX_LOCK_FD"
-	upTimeout       = 30 * time.Second
+	// upTimeout bounds `up`: start-up, the replicas' first sync (repl-diskless-sync-delay
+	// 5 s) and Prometheus' first scrape of each target (up to one interval).
+	upTimeout = 90 * time.Second
 )
 
 // Options steer Up.
@@ -99,7 +101,7 @@ func Up(ctx context.Context, cfg Config, opts Options) (*State, error) {
 	if err := CheckPrivileges(); err != nil {
 		return nil, err
 	}
-	bins, err := findBinaries(cfg.Metrics.Enabled)
+	bins, facts, err := runtimeBinaries(cfg.Metrics.Enabled)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +135,7 @@ func Up(ctx context.Context, cfg Config, opts Options) (*State, error) {
 		err = errors.Join(err, teardown(context.WithoutCancel(ctx), id, dir))
 		return nil, fmt.Errorf("sandbox %s did not come up (removed again): %w", id, err)
 	}
-	st, err := build(ctx, id, dir, cfg, bins, opts)
+	st, err := build(ctx, id, dir, cfg, bins, facts, opts)
 	if err != nil {
 		return failed(err)
 	}
@@ -155,7 +157,7 @@ func newID() (string, error) {
 }
 
 // build makes the network, the files and the initial state.
-func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts Options) (*State, error) {
+func build(ctx context.Context, id, dir string, cfg Config, bins binaries, facts map[string]string, opts Options) (*State, error) {
 	topo, err := newTopology(id, cfg)
 	if err != nil {
 		return nil, err
@@ -177,10 +179,22 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 	if err := os.WriteFile(passwordFile, []byte(password+"\n"), 0o600); err != nil {
 		return nil, fmt.Errorf("write password file: %w", err)
 	}
+	if cfg.Metrics.PinnedPassword != "" {
+		// The exporters' Secret is not the auth Secret: it keeps this password.
+		if err := os.WriteFile(filepath.Join(dir, staleExporterPasswordFile), []byte(password+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("write the exporters' password file: %w", err)
+		}
+	}
 
 	if err := buildNetwork(topo); err != nil {
 		return nil, err
 	}
+	dataDir, dataFact, err := dataRoot(dir, id)
+	if err != nil {
+		return nil, err
+	}
+	facts[FactDataFilesystem] = dataFact
+	groups := detectCgroups(id)
 
 	st := &State{
 		SchemaVersion: StateSchemaVersion,
@@ -198,7 +212,10 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 		Services:     map[string][]string{},
 		AuthEnabled:  cfg.AuthEnabled,
 		PasswordFile: passwordFile,
+		Cgroups:      groups,
+		Facts:        facts,
 	}
+	var limits []string
 	var targets []scrapeTarget
 	for _, p := range topo.pods {
 		var role RoleConfig
@@ -217,7 +234,8 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 			Netns:       p.netns,
 			Addr:        fmt.Sprintf("%s:%d", p.ip, redisPort),
 			Persistence: role.Persistence,
-			DataDir:     filepath.Join(dir, "instances", p.name, "data"),
+			DataDir:     filepath.Join(dataDir, p.name, "data"),
+			Limits:      role.Resources,
 			Liveness: Liveness{
 				Enabled:             role.Liveness.Enabled,
 				InitialDelaySeconds: int(role.Liveness.InitialDelay / time.Second),
@@ -226,7 +244,10 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 				FailureThreshold:    role.Liveness.FailureThreshold,
 			},
 		}
+		limits = append(limits, fmt.Sprintf("%s redis %s", p.name, role.Resources))
 		if cfg.Metrics.Enabled {
+			inst.ExporterLimits = cfg.Metrics.Resources
+			limits = append(limits, fmt.Sprintf("%s exporter %s", p.name, cfg.Metrics.Resources))
 			inst.ExporterAddr = fmt.Sprintf("%s:%d", p.ip, exporterPort)
 			inst.Exporter = &Process{}
 			targets = append(targets, scrapeTarget{addr: inst.ExporterAddr, pod: p.podRef})
@@ -247,6 +268,16 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, opts 
 		st.Services[svc+"."+chartNamespace+".svc.cluster.local"] = append(st.Services[svc+"."+chartNamespace+".svc.cluster.local"], inst.Addr)
 		st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"] = append(st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"], inst.Addr)
 	}
+	switch groups.Driver {
+	case CgroupNone:
+		facts[FactResourceLimits] = "NOT enforced: " + groups.Why
+	default:
+		facts[FactResourceLimits] = fmt.Sprintf("%s (%s): %s", groups.Driver, groups.Why, strings.Join(limits, "; "))
+		if groups.Driver == CgroupV2 {
+			facts[FactResourceLimits] = fmt.Sprintf("%s memory.max and cpu.max: %s", groups.Driver, strings.Join(limits, "; "))
+		}
+	}
+	facts[FactNotEmulated] = strings.Join(cfg.NotEmulated, ", ")
 	if err := buildOldRedis(st, topo); err != nil {
 		return nil, err
 	}
@@ -432,6 +463,26 @@ func waitUp(ctx context.Context, st *State) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, strings.Join(last.Problems(), "; "))
 	}
+	// Healthy means what `status` means: every replica linked and every target
+	// scraped at least once, so a check that starts right after `up` finds both.
+	err = waitFor(ctx, time.Until(deadline), "every replica's link to come up and Prometheus to scrape every target", func() (bool, error) {
+		fresh, err := LoadState(st.Dir)
+		if err != nil {
+			return false, err
+		}
+		current = fresh
+		if err := crashedDuringStart(fresh); err != nil {
+			return false, permanentError{err}
+		}
+		last = fresh.Check(ctx, CheckOptions{Targets: true, Scraped: true})
+		return last.Healthy(), nil
+	})
+	if errors.As(err, new(permanentError)) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w; not up: %s", err, strings.Join(last.Problems(), "; "))
+	}
 	return current, nil
 }
 
@@ -548,6 +599,14 @@ func Sweep(ctx context.Context) error {
 			ids[m[1]] = true
 		}
 	}
+	for _, id := range listCgroupIDs() {
+		ids[id] = true
+	}
+	if entries, err := os.ReadDir(dataRootBase); err == nil {
+		for _, e := range entries {
+			ids[e.Name()] = true
+		}
+	}
 	entries, err := os.ReadDir(registryDir)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("list %s: %w", registryDir, err)
@@ -597,6 +656,7 @@ func teardown(ctx context.Context, id, dir string) error {
 			errs = append(errs, removeStateDir(dir))
 		}
 	}
+	errs = append(errs, removeCgroups(id), removeDataRoot(id))
 	if err := os.Remove(registryPath(id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		errs = append(errs, err)
 	}

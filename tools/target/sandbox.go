@@ -11,8 +11,11 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,8 +42,10 @@ const SandboxEnforcement = "nftables in the sandbox node namespace (emulating ku
 // Sandbox is the local stand-in target: real redis-server, exporter and Prometheus
 // processes in network namespaces, described by a state file.
 type Sandbox struct {
-	dir      string
-	password string
+	dir string
+	// passwords are every password this target has seen (a rotation adds one), so
+	// Leaks finds an old one too.
+	passwords *[]string
 	// bogus is a random wrong password and user for unauthorized attempts.
 	bogus string
 }
@@ -62,7 +67,19 @@ func OpenSandbox(dir string) (*Sandbox, error) {
 	if _, err := rand.Read(raw[:]); err != nil {
 		return nil, fmt.Errorf("open sandbox target: random: %w", err)
 	}
-	return &Sandbox{dir: dir, password: password, bogus: hex.EncodeToString(raw[:])}, nil
+	return &Sandbox{dir: dir, passwords: &[]string{password}, bogus: hex.EncodeToString(raw[:])}, nil
+}
+
+// password is the current one: the password file, which a rotation rewrites.
+func (s *Sandbox) password(st *sandbox.State) (string, error) {
+	password, err := st.Password()
+	if err != nil {
+		return "", fmt.Errorf("sandbox target: %w", err)
+	}
+	if password != "" && !slices.Contains(*s.passwords, password) {
+		*s.passwords = append(*s.passwords, password)
+	}
+	return password, nil
 }
 
 // Name is "sandbox".
@@ -147,7 +164,11 @@ func (s *Sandbox) options(from Vantage, addr string, creds Credentials) (*redis.
 			Mode: maintnotifications.ModeDisabled,
 		},
 	}
-	applyCredentials(opts, creds, s.password, s.bogus)
+	password, err := s.password(st)
+	if err != nil {
+		return nil, err
+	}
+	applyCredentials(opts, creds, password, s.bogus)
 	return opts, nil
 }
 
@@ -181,10 +202,14 @@ func (s *Sandbox) LoadDialer(from Vantage, addr string, conns int) (loadgen.Dial
 	if err != nil {
 		return nil, err
 	}
+	password, err := s.password(st)
+	if err != nil {
+		return nil, err
+	}
 	// The generator's own client, the one `make bench` chose; it dials from the vantage point.
 	return loadgen.NewDialer(loadgen.DefaultClient, loadgen.Endpoint{
 		Addr:         addr,
-		Password:     s.password,
+		Password:     password,
 		DialTimeout:  dialTimeout,
 		ReadTimeout:  ioTimeout,
 		WriteTimeout: ioTimeout,
@@ -210,7 +235,11 @@ func (s *Sandbox) Facts(ctx context.Context) (Facts, error) {
 	if err != nil {
 		return Facts{}, err
 	}
-	facts := Facts{ChartVersion: "none (the sandbox emulates the chart from the merged helm-values)", Enforcement: SandboxEnforcement}
+	st, err := s.state()
+	if err != nil {
+		return Facts{}, err
+	}
+	facts := Facts{ChartVersion: "none (the sandbox emulates the chart from the merged helm-values)", Enforcement: SandboxEnforcement, Extra: st.Facts}
 	if ep.LoadBalancer == "" {
 		facts.Enforcement = "none: no LoadBalancer is deployed"
 	}
@@ -241,7 +270,15 @@ func InfoField(info, key string) string {
 
 // Leaks reports whether data holds the password.
 func (s *Sandbox) Leaks(data []byte) bool {
-	return s.password != "" && bytes.Contains(data, []byte(s.password))
+	if st, err := s.state(); err == nil {
+		_, _ = s.password(st)
+	}
+	for _, p := range *s.passwords {
+		if p != "" && bytes.Contains(data, []byte(p)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Restarts reads the supervisor's record of an instance.
@@ -509,7 +546,10 @@ func (s *Sandbox) StartBeersystem(opts BeersystemOptions) (*Beersystem, error) {
 		if len(addrs) == 0 {
 			return nil, fmt.Errorf("sandbox %s serves no %s", st.ID, service)
 		}
-		addr, password, secret = addrs[0], s.password, "the sandbox password file "+st.PasswordFile+" (stand-in for Secret redis-shared-auth key redis-password)"
+		if password, err = s.password(st); err != nil {
+			return nil, err
+		}
+		addr, secret = addrs[0], "the sandbox password file "+st.PasswordFile+" (stand-in for Secret redis-shared-auth key redis-password)"
 	default:
 		return nil, fmt.Errorf("start beersystem: Redis %q: want %q or %q", opts.On, AppOnOld, AppOnNew)
 	}
@@ -586,4 +626,197 @@ func (b *Beersystem) Stop(ctx context.Context, grace time.Duration) error {
 	_ = b.cmd.Process.Kill()
 	<-b.done
 	return fmt.Errorf("beersystem did not stop within %s of SIGTERM and was killed: %v", grace, b.waitErr)
+}
+
+// Faults only the sandbox can do: the edge-case suite asks for them by interface and
+// skips with its reason on a target without them.
+
+// Partitioner drops the network between an instance and the master.
+type Partitioner interface {
+	// Partition drops every packet between the replica and the master until Revert.
+	Partition(ctx context.Context, replica string) (Revert, error)
+}
+
+// PasswordRotator rotates the deployment's password the way the runbook does.
+type PasswordRotator interface {
+	// RotatePassword puts a new password into the Secret and restarts the instances
+	// in the runbook's order (master, then each replica), each with its exporter.
+	RotatePassword(ctx context.Context) ([]RotationStep, error)
+	// PreviousPasswordClient is a client with the password before the last rotation.
+	PreviousPasswordClient(from Vantage, addr string) (*redis.Client, error)
+}
+
+// RotationStep is one instance restarted during a rotation and how long it took.
+type RotationStep struct {
+	Instance string
+	Took     time.Duration
+}
+
+// MemoryLimiter reads the containers' memory limits as the kernel enforces them and
+// pushes an instance past its limit.
+type MemoryLimiter interface {
+	// MemoryLimit is the instance's container memory limit in bytes and what
+	// enforces it (cgroup v2, cgroup v1).
+	MemoryLimit(instance string) (int64, string, error)
+	// OOMKills counts the kernel's OOM kills in the instance's container.
+	OOMKills(instance string) (int, error)
+	// PushPastMemoryLimit makes the instance's redis-server hold more memory than its
+	// container's limit (large unfinished requests, with the valid password) until
+	// the kernel ends it; it returns how many bytes it sent.
+	PushPastMemoryLimit(ctx context.Context, instance string) (int64, error)
+}
+
+var (
+	_ Partitioner     = (*Sandbox)(nil)
+	_ PasswordRotator = (*Sandbox)(nil)
+	_ MemoryLimiter   = (*Sandbox)(nil)
+)
+
+// Partition drops the packets between the replica's pod and the master's in the
+// replica's namespace (nftables).
+func (s *Sandbox) Partition(_ context.Context, replica string) (Revert, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	heal, err := st.Partition(replica)
+	if err != nil {
+		return nil, err
+	}
+	return Revert(heal), nil
+}
+
+// RotatePassword writes a new password into the sandbox's Secret stand-in and
+// restarts every instance, master first, each with its exporter.
+func (s *Sandbox) RotatePassword(ctx context.Context) ([]RotationStep, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.password(st); err != nil {
+		return nil, err
+	}
+	steps, err := st.RotatePassword(ctx, revertTimeout)
+	if _, perr := s.password(st); perr != nil {
+		err = errors.Join(err, perr)
+	}
+	out := make([]RotationStep, 0, len(steps))
+	for _, step := range steps {
+		out = append(out, RotationStep{Instance: step.Instance, Took: step.Took})
+	}
+	return out, err
+}
+
+// PreviousPasswordClient is a client with the password before the last rotation.
+func (s *Sandbox) PreviousPasswordClient(from Vantage, addr string) (*redis.Client, error) {
+	if len(*s.passwords) < 2 {
+		return nil, errors.New("sandbox target: no rotation has happened, there is no previous password")
+	}
+	opts, err := s.options(from, addr, Valid)
+	if err != nil {
+		return nil, err
+	}
+	opts.Password = (*s.passwords)[len(*s.passwords)-2]
+	return redis.NewClient(opts), nil
+}
+
+// MemoryLimit reads the instance's cgroup memory limit.
+func (s *Sandbox) MemoryLimit(instance string) (int64, string, error) {
+	st, err := s.state()
+	if err != nil {
+		return 0, "", err
+	}
+	return st.MemoryLimit(instance)
+}
+
+// OOMKills reads the instance's cgroup OOM kill count.
+func (s *Sandbox) OOMKills(instance string) (int, error) {
+	st, err := s.state()
+	if err != nil {
+		return 0, err
+	}
+	return st.OOMKills(instance)
+}
+
+// PushPastMemoryLimit opens connections to the instance that each send a SET whose
+// value is a single bulk string of hundreds of MB and never finish it: Redis keeps
+// the unfinished request in the client's query buffer (client-query-buffer-limit is
+// 1 GB, proto-max-bulk-len 512 MB), so together they pass the container's limit.
+// Nothing is ever stored: the command never completes.
+func (s *Sandbox) PushPastMemoryLimit(ctx context.Context, instance string) (int64, error) {
+	st, err := s.state()
+	if err != nil {
+		return 0, err
+	}
+	inst, err := st.Instance(instance)
+	if err != nil {
+		return 0, err
+	}
+	limit, _, err := st.MemoryLimit(instance)
+	if err != nil {
+		return 0, err
+	}
+	if limit <= 0 {
+		return 0, fmt.Errorf("%s has no memory limit to push past", instance)
+	}
+	password, err := s.password(st)
+	if err != nil {
+		return 0, err
+	}
+	const perConn = 400 << 20 // under proto-max-bulk-len (512 MB)
+	conns := int(limit*3/2/perConn) + 1
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conns)
+	for i := range conns {
+		wg.Go(func() {
+			errs <- s.fillQueryBuffer(ctx, st, inst.Addr, password, fmt.Sprintf("oom-push-%d", i), perConn, &sent)
+		})
+	}
+	wg.Wait()
+	close(errs)
+	var first error
+	for err := range errs {
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return sent.Load(), first
+}
+
+// fillQueryBuffer authenticates and streams one unfinished bulk string until the
+// server goes away (the expected end) or all of it is sent.
+func (s *Sandbox) fillQueryBuffer(ctx context.Context, st *sandbox.State, addr, password, key string, size int64, sent *atomic.Int64) error {
+	dialCtx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := st.Dialer(string(Cluster))(dialCtx, "tcp", addr)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("dial %s: %w", addr, err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(2 * time.Minute))
+	if password != "" {
+		if _, err := fmt.Fprintf(conn, "*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n", len(password), password); err != nil {
+			return fmt.Errorf("AUTH: %w", err)
+		}
+		reply := make([]byte, 5)
+		if _, err := io.ReadFull(conn, reply); err != nil || string(reply) != "+OK\r\n" {
+			return fmt.Errorf("AUTH on %s was not accepted (%q, %v)", addr, reply, err)
+		}
+	}
+	if _, err := fmt.Fprintf(conn, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n", len(key), key, size+1); err != nil {
+		return fmt.Errorf("SET header: %w", err)
+	}
+	chunk := bytes.Repeat([]byte("x"), 1<<20)
+	for written := int64(0); written < size; written += int64(len(chunk)) {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		n, err := conn.Write(chunk)
+		sent.Add(int64(n))
+		if err != nil {
+			return nil // the server is gone: what this push is for
+		}
+	}
+	return nil
 }

@@ -120,6 +120,9 @@ type Facts struct {
 	ChartVersion string
 	// Enforcement names the layer that enforces the LoadBalancer's source ranges.
 	Enforcement string
+	// Extra are further facts by key (the sandbox's Redis build, the values it does
+	// not emulate, how limits are enforced).
+	Extra map[string]string
 }
 
 // Revert undoes a fault and waits until the deployment is back. Run it on a context

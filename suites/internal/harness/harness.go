@@ -192,6 +192,9 @@ func (r *Run) RecordFacts(ctx context.Context) error {
 		evidence.MetaChartVersion: facts.ChartVersion,
 		evidence.MetaEnforcement:  facts.Enforcement,
 	}
+	for k, v := range facts.Extra {
+		meta[k] = v
+	}
 	for k, v := range meta {
 		if v == "" {
 			continue
