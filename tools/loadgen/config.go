@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 )
@@ -104,9 +105,12 @@ type Config struct {
 	KeyPrefix string `json:"key_prefix"`
 	// TTL is mandatory and put on every key written (SET ... PX).
 	TTL time.Duration `json:"-"`
-	// Tick is how often the open-loop scheduler wakes to release the requests due;
-	// default 1 ms (sleeping per request overshoots by about 1 ms on small VMs).
-	Tick time.Duration `json:"-"`
+	// Pacer is how open-loop workers wait for each request's intended send
+	// time; default DefaultPacer.
+	Pacer Pacer `json:"-"`
+	// Spin is the last stretch before each open-loop send that a worker spends
+	// busy-waiting instead of sleeping; 0 takes DefaultSpin, negative spins not at all.
+	Spin time.Duration `json:"-"`
 	// Drain bounds how long queued open-loop requests may take after the schedule
 	// ends; what is still queued then is reported as Unsent. Default 10 s.
 	Drain time.Duration `json:"-"`
@@ -118,7 +122,6 @@ type Config struct {
 const (
 	DefaultKeySpace  = 10_000
 	DefaultValueSize = 64
-	DefaultTick      = time.Millisecond
 	DefaultDrain     = 10 * time.Second
 	// maxErrorSamples is how many distinct error strings a Result keeps.
 	maxErrorSamples = 5
@@ -138,8 +141,14 @@ func (c Config) withDefaults() Config {
 	if c.ValueSize <= 0 {
 		c.ValueSize = DefaultValueSize
 	}
-	if c.Tick <= 0 {
-		c.Tick = DefaultTick
+	if c.Pacer == "" {
+		c.Pacer = DefaultPacer
+	}
+	switch {
+	case c.Spin == 0:
+		c.Spin = DefaultSpin
+	case c.Spin < 0:
+		c.Spin = 0
 	}
 	if c.Drain <= 0 {
 		c.Drain = DefaultDrain
@@ -173,6 +182,12 @@ func (c Config) Validate() error {
 	}
 	if c.TTL < time.Millisecond {
 		errs = append(errs, fmt.Errorf("ttl must be at least 1ms so every written key expires, got %s", c.TTL))
+	}
+	if c.Pacer != "" && !slices.Contains(Pacers(), c.Pacer) {
+		errs = append(errs, fmt.Errorf("pacer %q is not one of %v", c.Pacer, Pacers()))
+	}
+	if c.Spin > maxSpin {
+		errs = append(errs, fmt.Errorf("spin must be at most %s, got %s", maxSpin, c.Spin))
 	}
 	if c.SetRatio < 0 || c.SetRatio > 1 {
 		errs = append(errs, fmt.Errorf("set ratio must be within [0,1], got %g", c.SetRatio))

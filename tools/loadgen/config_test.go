@@ -27,6 +27,8 @@ func TestValidateNamesWhatIsWrong(t *testing.T) {
 		{"no ttl", func(c *Config) { c.TTL = 0 }, "ttl"},
 		{"sub-millisecond ttl", func(c *Config) { c.TTL = time.Microsecond }, "ttl"},
 		{"set ratio above one", func(c *Config) { c.SetRatio = 1.5 }, "set ratio"},
+		{"unknown pacer", func(c *Config) { c.Pacer = "sleep" }, `pacer "sleep"`},
+		{"spin too long", func(c *Config) { c.Spin = time.Second }, "spin must be at most"},
 		{"negative pipeline", func(c *Config) { c.Pipeline = -1 }, "must not be negative"},
 	}
 	for _, tc := range tests {

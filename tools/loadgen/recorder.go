@@ -13,7 +13,9 @@ type recorder struct {
 	redact  func(string) string
 	latency *hdrhistogram.Histogram
 	service *hdrhistogram.Histogram
-	seconds []secondTally
+	// lateness (open loop only) is actual minus intended send time.
+	lateness *hdrhistogram.Histogram
+	seconds  []secondTally
 	// requests counts completed ops; taken counts ops handed to this worker.
 	requests, sets, gets, errors, taken int64
 	samples                             []string
@@ -66,6 +68,12 @@ func (r *recorder) record(op *Op, intended, sent, done time.Time) {
 	}
 }
 
+// recordLateness books how late the generator sent one request; it is never
+// negative, as no request leaves before its intended time.
+func (r *recorder) recordLateness(late time.Duration) {
+	r.lateness.RecordValue(min(max(micros(late), 0), histMaxMicros)) //nolint:errcheck // clamped into range
+}
+
 // noteDone moves the end of the run forward for a batch that only failed.
 func (r *recorder) noteDone(done time.Time) {
 	if done.After(r.lastDone) {
@@ -88,6 +96,7 @@ func redactor(secret string) func(string) string {
 // build folds the worker recorders into a Result (counts and latency parts only).
 func build(cfg Config, client string, start time.Time, recs []*recorder) Result {
 	latency, service := newHistogram(), newHistogram()
+	var lateness *hdrhistogram.Histogram
 	res := Result{
 		SchemaVersion: SchemaVersion,
 		Mode:          cfg.Mode,
@@ -105,6 +114,12 @@ func build(cfg Config, client string, start time.Time, recs []*recorder) Result 
 	for _, r := range recs {
 		latency.Merge(r.latency)
 		service.Merge(r.service)
+		if r.lateness != nil {
+			if lateness == nil {
+				lateness = newHistogram()
+			}
+			lateness.Merge(r.lateness)
+		}
 		res.Requests += r.requests
 		res.Sets += r.sets
 		res.Gets += r.gets
@@ -139,5 +154,10 @@ func build(cfg Config, client string, start time.Time, recs []*recorder) Result 
 	res.ServiceLatency = summarise(service)
 	res.LatencyHistogram = exportHistogram(latency)
 	res.ServiceHistogram = exportHistogram(service)
+	if lateness != nil {
+		summary := summarise(lateness)
+		res.SendLateness = &summary
+		res.LatenessHistogram = exportHistogram(lateness)
+	}
 	return res
 }

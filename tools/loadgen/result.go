@@ -51,11 +51,20 @@ type Result struct {
 	// ServiceLatency always counts from the actual send; in open loop the gap to
 	// Latency is time spent waiting in the generator or behind slow replies.
 	ServiceLatency Latency `json:"service_latency_ms"`
-	// PerSecond is the throughput series by second of completion.
+	// SendLateness (open loop only) is how late the generator itself sent each
+	// request: actual minus intended send time. It is part of Latency; set beside
+	// a latency figure it shows how much of that figure is the generator's.
+	SendLateness *Latency `json:"send_lateness_ms,omitempty"`
+	// Pacer and SpinMicros say how the open loop waited for each send time.
+	Pacer      string `json:"pacer,omitempty"`
+	SpinMicros int64  `json:"spin_us,omitempty"`
+	// PerSecond is the throughput series by second of completion: ops (ok or
+	// failed) and errors completed in each second since the start.
 	PerSecond []Second `json:"per_second"`
 	// Histograms allow exact merging of results from several generators.
-	LatencyHistogram *Histogram `json:"latency_histogram_us,omitempty"`
-	ServiceHistogram *Histogram `json:"service_histogram_us,omitempty"`
+	LatencyHistogram  *Histogram `json:"latency_histogram_us,omitempty"`
+	ServiceHistogram  *Histogram `json:"service_histogram_us,omitempty"`
+	LatenessHistogram *Histogram `json:"send_lateness_histogram_us,omitempty"`
 }
 
 // Histogram is an HDR histogram in a compact JSON form: only the non-zero
@@ -186,6 +195,9 @@ func Merge(results ...Result) (Result, error) {
 	}
 	latency := newHistogram()
 	service := newHistogram()
+	// Lateness merges only when every result has it (older JSON lacks it).
+	lateness := newHistogram()
+	allLate := true
 	merged := results[0]
 	merged.TargetRate, merged.AchievedRate, merged.DurationSeconds = 0, 0, 0
 	merged.Requests, merged.Sets, merged.Gets, merged.Errors, merged.Unsent = 0, 0, 0, 0, 0
@@ -211,6 +223,17 @@ func Merge(results ...Result) (Result, error) {
 				return Result{}, fmt.Errorf("merge result %d: %d %s values out of range", i, dropped, pair.name)
 			}
 		}
+		if r.LatenessHistogram == nil {
+			allLate = false
+		} else if allLate {
+			h, err := r.LatenessHistogram.hdr()
+			if err != nil {
+				return Result{}, fmt.Errorf("merge result %d lateness: %w", i, err)
+			}
+			if dropped := lateness.Merge(h); dropped > 0 {
+				return Result{}, fmt.Errorf("merge result %d: %d lateness values out of range", i, dropped)
+			}
+		}
 		merged.TargetRate += r.TargetRate
 		merged.AchievedRate += r.AchievedRate
 		merged.DurationSeconds = max(merged.DurationSeconds, r.DurationSeconds)
@@ -228,6 +251,12 @@ func Merge(results ...Result) (Result, error) {
 	merged.ServiceLatency = summarise(service)
 	merged.LatencyHistogram = exportHistogram(latency)
 	merged.ServiceHistogram = exportHistogram(service)
+	merged.SendLateness, merged.LatenessHistogram = nil, nil
+	if allLate {
+		summary := summarise(lateness)
+		merged.SendLateness = &summary
+		merged.LatenessHistogram = exportHistogram(lateness)
+	}
 	return merged, nil
 }
 

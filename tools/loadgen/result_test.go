@@ -102,3 +102,25 @@ func TestRateAccuracyAndSteadySeconds(t *testing.T) {
 	assert.Equal(t, int64(10_000), highest)
 	assert.Equal(t, 0.0, Result{AchievedRate: 5}.RateAccuracy())
 }
+
+func TestMergeKeepsSendLatenessOnlyWhenEveryResultHasIt(t *testing.T) {
+	cfg := baseConfig(OpenLoop)
+	cfg.Rate, cfg.Duration = 2000, 100*time.Millisecond
+	a, err := Run(t.Context(), cfg, &fakeDialer{})
+	require.NoError(t, err)
+	b, err := Run(t.Context(), cfg, &fakeDialer{})
+	require.NoError(t, err)
+	older := b
+	older.SendLateness, older.LatenessHistogram = nil, nil
+
+	both, err := Merge(a, b)
+	require.NoError(t, err)
+	mixed, err := Merge(a, older)
+	require.NoError(t, err)
+
+	require.NotNil(t, both.LatenessHistogram)
+	assert.Equal(t, a.Requests+b.Requests, both.LatenessHistogram.Count())
+	assert.GreaterOrEqual(t, both.SendLateness.Max, max(a.SendLateness.Max, b.SendLateness.Max))
+	assert.Nil(t, mixed.SendLateness, "a result without lateness makes the merged lateness unknown")
+	assert.Nil(t, mixed.LatenessHistogram)
+}

@@ -30,6 +30,18 @@ func Run(ctx context.Context, cfg Config, dialer Dialer) (Result, error) {
 	if r, ok := dialer.(interface{ Secret() string }); ok {
 		redact = redactor(r.Secret())
 	}
+	var pacers []pacer
+	if cfg.Mode == OpenLoop {
+		var err error
+		if pacers, err = newPacers(cfg); err != nil {
+			return Result{}, err
+		}
+		defer func() {
+			for _, p := range pacers {
+				_ = p.Close()
+			}
+		}()
+	}
 	w := newWorkload(cfg)
 	conns := dialAll(ctx, cfg.Connections, dialer)
 	defer func() {
@@ -42,7 +54,7 @@ func Run(ctx context.Context, cfg Config, dialer Dialer) (Result, error) {
 	var res Result
 	switch cfg.Mode {
 	case OpenLoop:
-		res = runOpen(ctx, cfg, w, conns, dialer.Name(), redact)
+		res = runOpen(ctx, cfg, w, conns, pacers, dialer.Name(), redact)
 	default:
 		res = runClosed(ctx, cfg, w, conns, dialer.Name(), redact)
 	}
@@ -50,6 +62,22 @@ func Run(ctx context.Context, cfg Config, dialer Dialer) (Result, error) {
 		return res, fmt.Errorf("load run interrupted after %d requests: %w", res.Requests, err)
 	}
 	return res, nil
+}
+
+// newPacers makes one pacer per connection.
+func newPacers(cfg Config) ([]pacer, error) {
+	pacers := make([]pacer, 0, cfg.Connections)
+	for range cfg.Connections {
+		p, err := newPacer(cfg.Pacer, cfg.Spin)
+		if err != nil {
+			for _, made := range pacers {
+				_ = made.Close()
+			}
+			return nil, fmt.Errorf("open loop pacer: %w", err)
+		}
+		pacers = append(pacers, p)
+	}
+	return pacers, nil
 }
 
 // workload makes the ops: a random key of the key space, SET or GET by the mix;
@@ -202,57 +230,65 @@ func runClosed(ctx context.Context, cfg Config, w *workload, conns []*workerConn
 	return build(cfg, client, start, recs)
 }
 
-func runOpen(ctx context.Context, cfg Config, w *workload, conns []*workerConn, client string, redact func(string) string) Result {
+// runOpen gives each worker its own pacer: a worker claims the next request,
+// waits for its intended time and sends it on its own connection, so a request
+// goes out as soon as it is due on the first free connection. The time between
+// its intended and actual send is the generator's lateness, recorded apart.
+func runOpen(ctx context.Context, cfg Config, w *workload, conns []*workerConn, pacers []pacer, client string, redact func(string) string) Result {
 	total := int64(math.Round(cfg.Rate * cfg.Duration.Seconds()))
 	interval := float64(time.Second) / cfg.Rate
-	// The queue holds up to a second of schedule; when full the scheduler waits,
-	// which delays sends but not their intended times, so the latency shows it.
-	queue := make(chan int64, min(max(int64(cfg.Rate), 1024), 1<<20))
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 
 	start := time.Now()
 	intended := func(seq int64) time.Time { return start.Add(time.Duration(float64(seq) * interval)) }
+	// next is the first request no worker has claimed yet.
+	var next atomic.Int64
+	claimDue := func(seqs []int64, limit int, now time.Time) []int64 {
+		for len(seqs) < limit {
+			seq := next.Load()
+			if seq >= total || intended(seq).After(now) {
+				break
+			}
+			if next.CompareAndSwap(seq, seq+1) {
+				seqs = append(seqs, seq)
+			}
+		}
+		return seqs
+	}
 	recs := make([]*recorder, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
 		rec := newRecorder(start, redact)
+		rec.lateness = newHistogram()
 		recs[i] = rec
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(w.seed, uint64(i)))
 			ops := make([]Op, cfg.Pipeline)
-			seqs := make([]int64, cfg.Pipeline)
-			for {
-				var first int64
-				select {
-				case seq, ok := <-queue:
-					if !ok {
-						return
-					}
-					first = seq
-				case <-runCtx.Done():
+			seqs := make([]int64, 0, cfg.Pipeline)
+			for runCtx.Err() == nil {
+				first := next.Add(1) - 1
+				if first >= total {
 					return
 				}
-				seqs = append(seqs[:0], first)
-				// Take whatever else is already due, up to the pipeline depth.
-			drain:
-				for len(seqs) < cfg.Pipeline {
-					select {
-					case seq, ok := <-queue:
-						if !ok {
-							break drain
-						}
-						seqs = append(seqs, seq)
-					default:
-						break drain
+				if err := pacers[i].waitUntil(runCtx, intended(first)); err != nil {
+					if runCtx.Err() == nil && len(rec.samples) < maxErrorSamples {
+						rec.samples = addSamples(rec.samples, redact(err.Error()))
 					}
+					return
 				}
+				// Behind schedule, take whatever else is already due, up to the
+				// pipeline depth.
+				seqs = claimDue(append(seqs[:0], first), cfg.Pipeline, time.Now())
 				batch := ops[:len(seqs)]
 				for j := range batch {
 					w.fill(&batch[j], rng)
 				}
 				rec.taken += int64(len(batch))
 				sent := time.Now()
+				for _, seq := range seqs {
+					rec.recordLateness(sent.Sub(intended(seq)))
+				}
 				c.exec(runCtx, batch)
 				done := time.Now()
 				for j := range batch {
@@ -263,53 +299,21 @@ func runOpen(ctx context.Context, cfg Config, w *workload, conns []*workerConn, 
 		})
 	}
 
-	schedule(runCtx, cfg.Tick, total, interval, start, queue)
-	close(queue)
-	// Bound the drain of what is still queued; the rest is reported as unsent.
-	drainTimer := time.AfterFunc(cfg.Drain, stop)
+	// Bound the drain after the last intended send; what is not sent by then is
+	// reported as unsent.
+	drainTimer := time.AfterFunc(time.Until(intended(max(total-1, 0)))+cfg.Drain, stop)
 	wg.Wait()
 	drainTimer.Stop()
 
 	res := build(cfg, client, start, recs)
 	res.TargetRate = cfg.Rate
+	res.Pacer, res.SpinMicros = string(cfg.Pacer), cfg.Spin.Microseconds()
 	var taken int64
 	for _, r := range recs {
 		taken += r.taken
 	}
 	res.Unsent = total - taken
 	return res
-}
-
-// schedule releases request numbers 0..total-1 into queue as their intended time
-// (start + seq*interval) passes, waking once per tick and releasing all that are due.
-func schedule(ctx context.Context, tick time.Duration, total int64, interval float64, start time.Time, queue chan<- int64) {
-	ticker := time.NewTicker(tick)
-	defer ticker.Stop()
-	var next int64
-	for next < total {
-		due := dueBy(time.Since(start), interval, total)
-		for ; next < due; next++ {
-			select {
-			case queue <- next:
-			case <-ctx.Done():
-				return
-			}
-		}
-		if next >= total {
-			return
-		}
-		select {
-		case <-ticker.C:
-		case <-ctx.Done():
-			return
-		}
-	}
-}
-
-// dueBy is how many requests are due once elapsed has passed: request seq is due
-// at seq*interval nanoseconds, so request 0 is due at once.
-func dueBy(elapsed time.Duration, interval float64, total int64) int64 {
-	return min(total, int64(float64(elapsed)/interval)+1)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

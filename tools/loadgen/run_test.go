@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -190,23 +191,76 @@ func TestCancelledRunReportsWhatItDidAndWhatItDidNotSend(t *testing.T) {
 	assert.Positive(t, res.Unsent)
 }
 
-func TestDueCountFollowsTheSchedule(t *testing.T) {
-	tests := []struct {
-		name     string
-		elapsed  time.Duration
-		interval float64
-		total    int64
-		want     int64
-	}{
-		{"first request is due at once", 0, 1e5, 100, 1},
-		{"just before the second", 99 * time.Microsecond, 1e5, 100, 1},
-		{"exactly at the second", 100 * time.Microsecond, 1e5, 100, 2},
-		{"one millisecond at 10k/s", time.Millisecond, 1e5, 100, 11},
-		{"capped at the total", time.Hour, 1e5, 100, 100},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			assert.Equal(t, tc.want, dueBy(tc.elapsed, tc.interval, tc.total))
+func TestOpenLoopRecordsItsOwnSendLatenessApartFromLatency(t *testing.T) {
+	for _, pacer := range Pacers() {
+		t.Run(string(pacer), func(t *testing.T) {
+			cfg := baseConfig(OpenLoop)
+			cfg.Rate, cfg.Duration, cfg.Pacer = 2000, 200*time.Millisecond, pacer
+
+			res, err := Run(t.Context(), cfg, &fakeDialer{})
+
+			require.NoError(t, err)
+			require.NotNil(t, res.SendLateness)
+			require.NotNil(t, res.LatenessHistogram)
+			assert.Equal(t, string(pacer), res.Pacer)
+			assert.Equal(t, DefaultSpin.Microseconds(), res.SpinMicros)
+			// One lateness per request sent, and lateness is part of latency
+			// (which counts from the intended time too).
+			assert.Equal(t, res.Requests, res.LatenessHistogram.Count())
+			assert.LessOrEqual(t, res.SendLateness.Max, res.Latency.Max)
 		})
+	}
+}
+
+func TestClosedLoopHasNoSendLateness(t *testing.T) {
+	cfg := baseConfig(ClosedLoop)
+	cfg.Requests = 100
+
+	res, err := Run(t.Context(), cfg, &fakeDialer{})
+
+	require.NoError(t, err)
+	assert.Nil(t, res.SendLateness)
+	assert.Nil(t, res.LatenessHistogram)
+	encoded, err := json.Marshal(res)
+	require.NoError(t, err)
+	assert.NotContains(t, string(encoded), "send_lateness")
+}
+
+func TestAStalledConnectionShowsAsSendLateness(t *testing.T) {
+	cfg := baseConfig(OpenLoop)
+	cfg.Connections, cfg.Pipeline = 1, 1
+	cfg.Rate, cfg.Duration = 1000, time.Second
+	stall := 50 * time.Millisecond
+
+	res, err := Run(t.Context(), cfg, &fakeDialer{stallAt: 200, stall: stall})
+
+	require.NoError(t, err)
+	require.NotNil(t, res.SendLateness)
+	// The requests due during the stall could only leave after it: the
+	// generator was late with them, and says so.
+	assert.GreaterOrEqual(t, res.SendLateness.P99, 25.0)
+	assert.GreaterOrEqual(t, res.SendLateness.Max, float64(stall.Milliseconds())-2)
+}
+
+func TestPacersNeverReleaseEarlyAndStopOnCancel(t *testing.T) {
+	for _, kind := range Pacers() {
+		for _, spin := range []time.Duration{0, DefaultSpin} {
+			t.Run(fmt.Sprintf("%s spin %s", kind, spin), func(t *testing.T) {
+				p, err := newPacer(kind, spin)
+				require.NoError(t, err)
+				defer p.Close()
+				for _, wait := range []time.Duration{-time.Millisecond, 0, 50 * time.Microsecond, 300 * time.Microsecond, 2 * time.Millisecond} {
+					due := time.Now().Add(wait)
+					require.NoError(t, p.waitUntil(t.Context(), due))
+					assert.False(t, time.Now().Before(due), "released before the due time (wait %s)", wait)
+				}
+				ctx, cancel := context.WithCancel(t.Context())
+				time.AfterFunc(10*time.Millisecond, cancel)
+				err = p.waitUntil(ctx, time.Now().Add(time.Hour))
+				assert.ErrorIs(t, err, context.Canceled)
+				// The next wait on a fresh context still works.
+				require.NoError(t, p.waitUntil(t.Context(), time.Now().Add(time.Millisecond)))
+			})
+		}
 	}
 }

@@ -123,7 +123,8 @@ func parseRun(args []string) (runOptions, error) {
 	fs.IntVar(&o.cfg.ValueSize, "value-size", loadgen.DefaultValueSize, "SET value bytes")
 	fs.StringVar(&o.cfg.KeyPrefix, "prefix", "", "key prefix for this run (required)")
 	fs.DurationVar(&o.cfg.TTL, "ttl", 10*time.Minute, "TTL of every written key (> 0)")
-	fs.DurationVar(&o.cfg.Tick, "tick", loadgen.DefaultTick, "open loop: scheduler wake-up period")
+	pacer := fs.String("pacer", string(loadgen.DefaultPacer), "open loop: how workers wait for each send time: "+joinPacers())
+	fs.DurationVar(&o.cfg.Spin, "spin", loadgen.DefaultSpin, "open loop: busy-wait this last stretch before each send (0: none)")
 	fs.StringVar(&o.client, "client", loadgen.DefaultClient, "client library: "+strings.Join(loadgen.Clients(), ", "))
 	fs.BoolVar(&o.cleanup, "cleanup", true, "delete the prefix's keys afterwards and count what is left")
 	if err := fs.Parse(args); err != nil {
@@ -133,7 +134,14 @@ func parseRun(args []string) (runOptions, error) {
 		return o, fmt.Errorf("loadgen run: unexpected argument %q", fs.Arg(0))
 	}
 	o.cfg.Mode = loadgen.Mode(o.mode)
+	o.cfg.Pacer = loadgen.Pacer(*pacer)
 	var errs []error
+	if o.cfg.Spin < 0 {
+		errs = append(errs, fmt.Errorf("-spin must not be negative, got %s", o.cfg.Spin))
+	}
+	if o.cfg.Spin == 0 {
+		o.cfg.Spin = -1 // Config's "no spin"; its zero means the default
+	}
 	if err := o.check(); err != nil {
 		errs = append(errs, err)
 	}
@@ -405,6 +413,14 @@ func redact(s, secret string) string {
 		return s
 	}
 	return strings.ReplaceAll(s, secret, "[redacted]")
+}
+
+func joinPacers() string {
+	names := make([]string, 0, len(loadgen.Pacers()))
+	for _, p := range loadgen.Pacers() {
+		names = append(names, string(p))
+	}
+	return strings.Join(names, ", ")
 }
 
 func contains(list []string, v string) bool {

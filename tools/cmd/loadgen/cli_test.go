@@ -35,6 +35,16 @@ func TestParseRun(t *testing.T) {
 				assert.Equal(t, loadgen.DefaultClient, o.client)
 				assert.True(t, o.cleanup)
 				assert.Equal(t, "REDIS_PASSWORD", o.passwordEnv)
+				assert.Equal(t, loadgen.DefaultPacer, o.cfg.Pacer)
+				assert.Equal(t, loadgen.DefaultSpin, o.cfg.Spin)
+			},
+		},
+		{
+			name: "open loop on Go timers without a spin",
+			args: append([]string{"-rate", "100", "-duration", "1s", "-pacer", "go-timer", "-spin", "0s"}, base...),
+			check: func(t *testing.T, o runOptions) {
+				assert.Equal(t, loadgen.PacerGoTimer, o.cfg.Pacer)
+				assert.Negative(t, o.cfg.Spin, "Config's no-spin")
 			},
 		},
 		{
@@ -60,6 +70,8 @@ func TestParseRun(t *testing.T) {
 		{name: "zero connections", args: append([]string{"-rate", "1", "-duration", "1s", "-conns", "0"}, base...), wantErr: "-conns and -pipeline"},
 		{name: "unknown client", args: append([]string{"-rate", "1", "-duration", "1s", "-client", "jedis"}, base...), wantErr: `-client "jedis"`},
 		{name: "stray argument", args: append(append([]string{"-rate", "1", "-duration", "1s"}, base...), "extra"), wantErr: `unexpected argument "extra"`},
+		{name: "unknown pacer", args: append([]string{"-rate", "1", "-duration", "1s", "-pacer", "sleep"}, base...), wantErr: `pacer "sleep"`},
+		{name: "negative spin", args: append([]string{"-rate", "1", "-duration", "1s", "-spin", "-1ms"}, base...), wantErr: "-spin must not be negative"},
 		{name: "zero read timeout", args: append([]string{"-rate", "1", "-duration", "1s", "-read-timeout", "0s"}, base...), wantErr: "-read-timeout"},
 	}
 	for _, tc := range tests {
