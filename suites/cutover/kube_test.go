@@ -79,7 +79,7 @@ func (cc *clusterCutover) open(ctx context.Context, t *testing.T, _ *envconf.Con
 		return ctx
 	}
 	cc.run = harness.From(ctx)
-	cs, err := cutover.Clientset(cc.run.Opts.Kubeconfig)
+	cs, err := cutover.ClientsetContext(cc.run.Opts.Kubeconfig, cc.run.Opts.KubeContext)
 	require.NoError(t, err, "open the cluster for the cutover checks")
 	cc.rb = cutover.New(cs, cutover.Options{WaitTimeout: kubeWait})
 	return ctx

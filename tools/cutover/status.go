@@ -4,31 +4,29 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/redis-shared/conformance/tools/kubeconn"
 )
 
 // Clientset opens the cluster of a kubeconfig ("" is $KUBECONFIG or
 // ~/.kube/config) with a deadline on every request.
 func Clientset(kubeconfig string) (kubernetes.Interface, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if kubeconfig != "" {
-		rules.ExplicitPath = kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	return ClientsetContext(kubeconfig, "")
+}
+
+// ClientsetContext is Clientset on a named kubeconfig context ("" is the current one).
+func ClientsetContext(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
+	// kubeconn bounds every request, a hung exec credential plugin included.
+	cfg, err := kubeconn.Load(kubeconfig, kubeContext, kubeconn.DefaultRequestTimeout)
 	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %q: %w", kubeconfig, err)
+		return nil, err
 	}
-	cfg.Timeout = 30 * time.Second
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig %q: client: %w", kubeconfig, err)
-	}
-	return cs, nil
+	cs, _, err := kubeconn.Clients(cfg)
+	return cs, err
 }
 
 // Status is what the cluster says about beersystem's move, read without changing

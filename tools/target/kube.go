@@ -79,6 +79,11 @@ type Kube struct {
 type KubeOptions struct {
 	// Kubeconfig is the kubeconfig's path; "" uses $KUBECONFIG or ~/.kube/config.
 	Kubeconfig string
+	// Context is the kubeconfig context to use; "" is its current context.
+	Context string
+	// LANVia names a LAN vantage point reached through a SOCKS5 proxy on a LAN host
+	// (e.g. `ssh -D` to one); "" means this machine, when it sits on the LAN.
+	LANVia string
 	// ProbeBinary is the static probe binary streamed into the in-cluster probe pod.
 	ProbeBinary string
 	// OutsideVia names the outside vantage point (a SOCKS5 proxy on a host outside the
@@ -101,6 +106,11 @@ func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 			return nil, fmt.Errorf("open kube target: %w", err)
 		}
 	}
+	if opts.LANVia != "" {
+		if err := ParseLANVia(opts.LANVia); err != nil {
+			return nil, fmt.Errorf("open kube target: %w", err)
+		}
+	}
 	if opts.PrometheusURL != "" {
 		// A mistyped URL is bad input too (kubeprobe_checks.go).
 		if err := checkPrometheusURL(opts.PrometheusURL); err != nil {
@@ -111,7 +121,7 @@ func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 	if opts.Kubeconfig != "" {
 		rules.ExplicitPath = opts.Kubeconfig
 	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context}).ClientConfig()
 	if err != nil {
 		return nil, fmt.Errorf("open kube target: kubeconfig: %w", err)
 	}

@@ -113,6 +113,9 @@ func (k *Kube) lanDialer() (dialFunc, error) {
 	if err != nil {
 		return nil, err
 	}
+	if k.opts.LANVia != "" {
+		return k.lanViaDialer(lan)
+	}
 	host := k.hostNet()
 	addrs, err := host.Addrs()
 	if err != nil {
@@ -126,7 +129,7 @@ func (k *Kube) lanDialer() (dialFunc, error) {
 		}
 	}
 	if !onLAN {
-		return nil, Unsupported("this machine has no address in %s: run from a LAN host for SC-003", lan)
+		return nil, Unsupported("this machine has no address in %s: run from a LAN host or give --lan-via host:port (LAN_VIA=, a SOCKS5 proxy on a LAN host) for SC-003", lan)
 	}
 	return withDeadline(func(ctx context.Context, network, addr string) (net.Conn, error) {
 		hostPart, _, err := net.SplitHostPort(addr)
@@ -140,6 +143,52 @@ func (k *Kube) lanDialer() (dialFunc, error) {
 		conn, err := host.DialContext(ctx, network, addr)
 		if err != nil {
 			return nil, fmt.Errorf("dial %s from the LAN: %w", addr, err)
+		}
+		return conn, nil
+	}), nil
+}
+
+// ParseLANVia checks a LAN vantage point: host:port of a SOCKS5 proxy on a LAN host.
+// The proxy itself is often reached through a local tunnel (127.0.0.1:1081 of
+// `ssh -D 1081 lanhost`), so its address is not required to be inside the LAN.
+func ParseLANVia(via string) error {
+	host, port, err := net.SplitHostPort(via)
+	if err != nil || host == "" {
+		return fmt.Errorf("--lan-via %q: want host:port of a SOCKS5 proxy on a LAN host (e.g. 127.0.0.1:1081 of `ssh -D 1081 lanhost`)", via)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return fmt.Errorf("--lan-via %q: port %q is not 1-65535", via, port)
+	}
+	return nil
+}
+
+// lanViaDialer dials through the SOCKS5 proxy of KubeOptions.LANVia: the connection
+// starts on the LAN host, and only to addresses inside the LAN, as from this machine.
+func (k *Kube) lanViaDialer(lan netip.Prefix) (dialFunc, error) {
+	via := k.opts.LANVia
+	if err := ParseLANVia(via); err != nil {
+		return nil, err
+	}
+	socks, err := proxy.SOCKS5("tcp", via, nil, forwardDialer{k.hostNet()})
+	if err != nil {
+		return nil, fmt.Errorf("LAN vantage %s: %w", via, err)
+	}
+	cd, ok := socks.(proxy.ContextDialer)
+	if !ok {
+		return nil, fmt.Errorf("LAN vantage %s: the SOCKS5 dialer takes no context", via)
+	}
+	return withDeadline(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		hostPart, _, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s from the LAN (through %s): %w", addr, via, err)
+		}
+		ip, err := netip.ParseAddr(hostPart)
+		if err != nil || !lan.Contains(ip) {
+			return nil, fmt.Errorf("dial %s from the LAN (through %s): only addresses inside %s (the LoadBalancer) are dialled from a LAN host", addr, via, lan)
+		}
+		conn, err := cd.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, fmt.Errorf("dial %s from the LAN (through %s): %w", addr, via, err)
 		}
 		return conn, nil
 	}), nil

@@ -53,12 +53,17 @@ type Options struct {
 	RunID string
 	// Kubeconfig is e2e-framework's --kubeconfig (target kube).
 	Kubeconfig string
+	// KubeContext is e2e-framework's --context: the kubeconfig context (target kube);
+	// "" is the kubeconfig's current context.
+	KubeContext string
 	// ProbeBinary is the static probe binary the kube target streams into its probe pod.
 	ProbeBinary string
 	// ProbeDir is where the probe pod holds the binary (an emptyDir).
 	ProbeDir string
 	// OutsideVia is the outside vantage point on the kube target (SOCKS5 proxy address).
 	OutsideVia string
+	// LANVia is the LAN vantage point on the kube target (SOCKS5 proxy on a LAN host).
+	LANVia string
 	// PrometheusURL is the cluster's Prometheus as the kube target's probe pod reaches it.
 	PrometheusURL string
 }
@@ -74,6 +79,7 @@ func RegisterFlags(fs *flag.FlagSet) *Options {
 	fs.StringVar(&o.ProbeBinary, "probe-bin", "bin/redisprobe", "static probe binary the kube target streams into its in-cluster probe pod (target kube)")
 	fs.StringVar(&o.ProbeDir, "probe-dir", "/tmp", "directory (an emptyDir) the probe binary is streamed to in the probe pod (target kube)")
 	fs.StringVar(&o.OutsideVia, "outside-via", "", "SOCKS5 proxy host:port on a machine outside the LAN, the outside vantage point (target kube); empty: outside checks skip")
+	fs.StringVar(&o.LANVia, "lan-via", "", "SOCKS5 proxy host:port on a LAN host, the LAN vantage point (target kube); empty: this machine, when it has a LAN address")
 	fs.StringVar(&o.PrometheusURL, "prometheus-url", "", "URL of the cluster's Prometheus as a pod reaches it, queried from the probe pod (target kube), e.g. http://prometheus-operated.monitoring.svc:9090; empty: monitoring checks skip")
 	return o
 }
@@ -115,6 +121,7 @@ func Main(m *testing.M, suite string, testenv *env.Environment) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts.Kubeconfig = cfg.KubeconfigFile()
+	opts.KubeContext = cfg.KubeContext()
 	run, closeRun, err := Open(ctx, *opts, suite)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "suite %s: %v\n", suite, err)
@@ -215,7 +222,7 @@ func OpenTarget(ctx context.Context, opts Options) (target.Target, error) {
 	case TargetSandbox:
 		return target.OpenSandbox(opts.StateDir)
 	case TargetKube:
-		return target.OpenKube(ctx, target.KubeOptions{Kubeconfig: opts.Kubeconfig, ProbeBinary: fromModuleRoot(opts.ProbeBinary), ProbeDir: opts.ProbeDir, OutsideVia: opts.OutsideVia, PrometheusURL: opts.PrometheusURL})
+		return target.OpenKube(ctx, target.KubeOptions{Kubeconfig: opts.Kubeconfig, Context: opts.KubeContext, LANVia: opts.LANVia, ProbeBinary: fromModuleRoot(opts.ProbeBinary), ProbeDir: opts.ProbeDir, OutsideVia: opts.OutsideVia, PrometheusURL: opts.PrometheusURL})
 	default:
 		return nil, fmt.Errorf("--target %q: want %s or %s", opts.Target, TargetSandbox, TargetKube)
 	}
