@@ -43,12 +43,22 @@ func formatValue(v float64) string {
 	}
 }
 
+// Series is a measured curve kept for the report's plots: a load run's rate per
+// second (X in s) or its latency percentile distribution (X in percentile).
+type Series struct {
+	Name   string       `json:"name"`
+	XUnit  string       `json:"xUnit"`
+	YUnit  string       `json:"yUnit"`
+	Points [][2]float64 `json:"points"`
+}
+
 // Record is one entry: the figures and notes of one test (its `go test` name), or,
 // with an empty Test, facts about the run (Meta).
 type Record struct {
 	Test    string            `json:"test,omitempty"`
 	Figures []Figure          `json:"figures,omitempty"`
 	Notes   []string          `json:"notes,omitempty"`
+	Series  []Series          `json:"series,omitempty"`
 	Meta    map[string]string `json:"meta,omitempty"`
 	Time    time.Time         `json:"time"`
 }
@@ -118,6 +128,11 @@ func (r *Recorder) Figures(test string, figures ...Figure) error {
 	return r.Record(Record{Test: test, Figures: figures})
 }
 
+// Series records curves for a test (the report plots them).
+func (r *Recorder) Series(test string, series ...Series) error {
+	return r.Record(Record{Test: test, Series: series})
+}
+
 // Note records a sentence for a test.
 func (r *Recorder) Note(test, format string, args ...any) error {
 	return r.Record(Record{Test: test, Notes: []string{fmt.Sprintf(format, args...)}})
@@ -153,12 +168,22 @@ func Parse(raw []byte) ([]Record, error) {
 		if dec.More() {
 			return nil, fmt.Errorf("line %d: more than one JSON value", lineNo)
 		}
-		if rec.Test == "" && len(rec.Figures) == 0 && len(rec.Notes) == 0 && len(rec.Meta) == 0 {
+		if rec.Test == "" && len(rec.Figures) == 0 && len(rec.Notes) == 0 && len(rec.Series) == 0 && len(rec.Meta) == 0 {
 			return nil, fmt.Errorf("line %d: %w", lineNo, ErrEmptyRecord)
 		}
 		for i, f := range rec.Figures {
 			if f.Name == "" || f.Unit == "" || math.IsNaN(f.Value) {
 				return nil, fmt.Errorf("line %d: figure %d needs a name, a unit and a number", lineNo, i)
+			}
+		}
+		for i, s := range rec.Series {
+			if s.Name == "" || s.XUnit == "" || s.YUnit == "" {
+				return nil, fmt.Errorf("line %d: series %d needs a name and both units", lineNo, i)
+			}
+			for j, pt := range s.Points {
+				if math.IsNaN(pt[0]) || math.IsNaN(pt[1]) || math.IsInf(pt[0], 0) || math.IsInf(pt[1], 0) {
+					return nil, fmt.Errorf("line %d: series %q point %d is not a finite number", lineNo, s.Name, j)
+				}
 			}
 		}
 		records = append(records, rec)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/HdrHistogram/hdrhistogram-go"
+
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
@@ -51,4 +53,49 @@ func LoadFigures(label string, res loadgen.Result) []evidence.Figure {
 		evidence.Figure{Name: name("max"), Value: res.Latency.Max, Unit: "ms"},
 	)
 	return figs
+}
+
+// percentilePoints are where the latency distribution is sampled for the report's
+// plot: dense towards the tail, as HDR percentile plots are read.
+var percentilePoints = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100}
+
+// LoadSeries are the curves of one load run kept in the evidence for the report's
+// plots: the achieved rate per second and the latency percentile distribution of
+// its HDR histogram. label prefixes the names, as in LoadFigures.
+func LoadSeries(label string, res loadgen.Result) []evidence.Series {
+	name := func(s string) string {
+		if label == "" {
+			return s
+		}
+		return label + " " + s
+	}
+	var out []evidence.Series
+	if len(res.PerSecond) > 0 {
+		rate := evidence.Series{Name: name("rate"), XUnit: "s", YUnit: "ops/s"}
+		for _, sec := range res.PerSecond {
+			rate.Points = append(rate.Points, [2]float64{float64(sec.Second), float64(sec.Ops - sec.Errors)})
+		}
+		out = append(out, rate)
+	}
+	if h := res.LatencyHistogram; h != nil && h.Count() > 0 {
+		full := hdrhistogram.New(h.LowestMicros, h.HighestMicros, int(h.SignificantFigures))
+		counts := make([]int64, len(full.Export().Counts))
+		valid := true
+		for _, b := range h.Buckets {
+			if b[0] < 0 || b[0] >= int64(len(counts)) {
+				valid = false
+				break
+			}
+			counts[b[0]] = b[1]
+		}
+		if valid {
+			hist := hdrhistogram.Import(&hdrhistogram.Snapshot{LowestTrackableValue: h.LowestMicros, HighestTrackableValue: h.HighestMicros, SignificantFigures: h.SignificantFigures, Counts: counts})
+			lat := evidence.Series{Name: name("latency percentiles"), XUnit: "percentile", YUnit: "ms"}
+			for _, q := range percentilePoints {
+				lat.Points = append(lat.Points, [2]float64{q, float64(hist.ValueAtQuantile(q)) / 1000})
+			}
+			out = append(out, lat)
+		}
+	}
+	return out
 }

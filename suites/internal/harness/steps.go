@@ -44,6 +44,18 @@ func (r *Run) Figures(t *testing.T, figures ...evidence.Figure) {
 	}
 }
 
+// Series records curves (LoadSeries) under the running test's name for the report's
+// plots; failing to record fails the test.
+func (r *Run) Series(t *testing.T, series ...evidence.Series) {
+	t.Helper()
+	if len(series) == 0 {
+		return
+	}
+	if err := r.Rec.Series(t.Name(), series...); err != nil {
+		t.Errorf("record evidence: %v", err)
+	}
+}
+
 // Note records a sentence under the running test's name.
 func (r *Run) Note(t *testing.T, format string, args ...any) {
 	t.Helper()
