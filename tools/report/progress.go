@@ -1,0 +1,156 @@
+package report
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis-shared/conformance/tools/checks"
+	"github.com/redis-shared/conformance/tools/evidence"
+)
+
+// Progress turns a `go test -json` stream into one console line per check as it
+// finishes (status, requirement ids, the key figure, elapsed time) while copying the
+// stream unchanged to a file, so the report reads exactly what go test wrote.
+type Progress struct {
+	// Checks are the discovered suite checks, by go test name.
+	Checks map[string]checks.Check
+	// EvidencePath is read when a check finishes, for its key figure; "" for none.
+	EvidencePath string
+	// Now is the clock (tests pass a fixed one).
+	Now func() time.Time
+}
+
+// NewProgress indexes the suite checks by their go test names.
+func NewProgress(all []checks.Check, evidencePath string) *Progress {
+	p := &Progress{Checks: map[string]checks.Check{}, EvidencePath: evidencePath, Now: time.Now}
+	for _, c := range all {
+		if c.Kind == checks.KindSuite && c.TestName != "" {
+			p.Checks[c.TestName] = c
+		}
+	}
+	return p
+}
+
+type progressEvent struct {
+	Action  string
+	Package string
+	Test    string
+	Elapsed float64
+	Output  string
+}
+
+// ProgressCounts is what a stream held, by check status.
+type ProgressCounts struct {
+	Pass, Fail, Skip int
+}
+
+// Run copies in to raw and writes the progress lines to console until in ends. A line
+// that is not JSON (a build failure, a panic before -json took over) is copied and
+// shown as it is.
+func (p *Progress) Run(in io.Reader, raw, console io.Writer) (ProgressCounts, error) {
+	var counts ProgressCounts
+	start := p.Now()
+	reader := bufio.NewReaderSize(in, 64*1024)
+	for {
+		line, err := reader.ReadString('\n')
+		if len(line) > 0 {
+			if _, werr := io.WriteString(raw, line); werr != nil {
+				return counts, fmt.Errorf("progress: copy the test stream: %w", werr)
+			}
+			p.show(line, start, console, &counts)
+		}
+		if err == io.EOF {
+			return counts, nil
+		}
+		if err != nil {
+			return counts, fmt.Errorf("progress: read the test stream: %w", err)
+		}
+	}
+}
+
+func (p *Progress) show(line string, start time.Time, console io.Writer, counts *ProgressCounts) {
+	trimmed := strings.TrimSpace(line)
+	if trimmed == "" {
+		return
+	}
+	var ev progressEvent
+	if err := json.Unmarshal([]byte(trimmed), &ev); err != nil {
+		fmt.Fprintf(console, "  | %s\n", trimmed)
+		return
+	}
+	since := p.Now().Sub(start).Truncate(time.Second)
+	switch {
+	case ev.Test == "" && (ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip"):
+		fmt.Fprintf(console, "[%6s] package %s %s (%.1f s)\n", since, shortPackage(ev.Package), ev.Action, ev.Elapsed)
+		return
+	case ev.Action == "start" && ev.Test == "":
+		fmt.Fprintf(console, "[%6s] package %s started\n", since, shortPackage(ev.Package))
+		return
+	}
+	c, ok := p.Checks[ev.Test]
+	if !ok {
+		return
+	}
+	var mark string
+	switch ev.Action {
+	case "pass":
+		mark = "PASS"
+		counts.Pass++
+	case "fail":
+		mark = "FAIL"
+		counts.Fail++
+	case "skip":
+		mark = "SKIP"
+		counts.Skip++
+	default:
+		return
+	}
+	fmt.Fprintf(console, "[%6s] %-4s %-16s %s%s (%.1f s)\n", since, mark, strings.Join(c.Requirements, ","), c.Name, p.keyFigure(ev.Test), ev.Elapsed)
+}
+
+// keyFigure is the check's headline figure from the evidence so far: a p95 when it
+// recorded one, else its first figure.
+func (p *Progress) keyFigure(test string) string {
+	if p.EvidencePath == "" {
+		return ""
+	}
+	raw, err := os.ReadFile(p.EvidencePath)
+	if err != nil {
+		return ""
+	}
+	// A record being written while we read may be cut short: parse line by line and
+	// keep what parses.
+	var figs []evidence.Figure
+	for _, l := range strings.Split(string(raw), "\n") {
+		recs, err := evidence.Parse([]byte(l))
+		if err != nil || len(recs) != 1 {
+			continue
+		}
+		if recs[0].Test == test || strings.HasPrefix(recs[0].Test, test+"/") {
+			figs = append(figs, recs[0].Figures...)
+		}
+	}
+	if len(figs) == 0 {
+		return ""
+	}
+	best := figs[0]
+	for _, f := range figs {
+		if strings.Contains(f.Name, "p95") {
+			best = f
+			break
+		}
+	}
+	return ": " + best.String()
+}
+
+func shortPackage(pkg string) string {
+	if i := strings.Index(pkg, "/suites/"); i >= 0 {
+		return pkg[i+1:]
+	}
+	return pkg
+}
