@@ -301,6 +301,8 @@ func parseBench(args []string) (benchOptions, error) {
 	rates := fs.String("rates", joinRates(o.Rates), "open-loop rates in ops/s, comma separated")
 	fs.DurationVar(&o.OpenDuration, "open-duration", o.OpenDuration, "length of each open-loop run")
 	fs.IntVar(&o.OpenConnections, "open-conns", o.OpenConnections, "connections of the open-loop runs")
+	baselineConns := fs.String("baseline-conns", joinInts(o.BaselineClients), "connection counts of the redis-benchmark latency baseline, comma separated")
+	fs.IntVar(&o.BaselineRequests, "baseline-n", o.BaselineRequests, "requests per redis-benchmark baseline run")
 	libs := fs.String("clients", strings.Join(o.Libraries, ","), "client libraries to measure, comma separated")
 	fs.BoolVar(&b.asJSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
@@ -314,6 +316,9 @@ func parseBench(args []string) (benchOptions, error) {
 	if o.Rates, err = parseRates(*rates); err != nil {
 		errs = append(errs, err)
 	}
+	if o.BaselineClients, err = parseInts(*baselineConns); err != nil {
+		errs = append(errs, fmt.Errorf("-baseline-conns: %w", err))
+	}
 	o.Libraries = strings.Split(*libs, ",")
 	for _, lib := range o.Libraries {
 		if !contains(loadgen.Clients(), lib) {
@@ -323,7 +328,7 @@ func parseBench(args []string) (benchOptions, error) {
 	for _, positive := range []struct {
 		name  string
 		value int
-	}{{"-c", o.Clients}, {"-P", o.Pipeline}, {"-n", o.Requests}, {"-pn", o.PipelinedRequests}, {"-keyspace", o.KeySpace}, {"-value-size", o.ValueSize}, {"-rounds", o.Rounds}, {"-open-conns", o.OpenConnections}, {"-rb-threads", o.RedisBenchmarkThreads}} {
+	}{{"-c", o.Clients}, {"-P", o.Pipeline}, {"-n", o.Requests}, {"-pn", o.PipelinedRequests}, {"-keyspace", o.KeySpace}, {"-value-size", o.ValueSize}, {"-rounds", o.Rounds}, {"-open-conns", o.OpenConnections}, {"-rb-threads", o.RedisBenchmarkThreads}, {"-baseline-n", o.BaselineRequests}} {
 		if positive.value <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0, got %d", positive.name, positive.value))
 		}
@@ -386,6 +391,26 @@ func parseRates(list string) ([]float64, error) {
 		rates = append(rates, rate)
 	}
 	return rates, nil
+}
+
+func parseInts(list string) ([]int, error) {
+	var out []int
+	for _, field := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(field))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a count > 0", field)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func joinInts(values []int) string {
+	fields := make([]string, len(values))
+	for i, v := range values {
+		fields[i] = strconv.Itoa(v)
+	}
+	return strings.Join(fields, ",")
 }
 
 func joinRates(rates []float64) string {

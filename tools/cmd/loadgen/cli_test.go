@@ -124,8 +124,15 @@ func TestParseBench(t *testing.T) {
 			assert.Equal(t, 50, b.opts.Clients)
 			assert.Equal(t, 16, b.opts.Pipeline)
 			assert.Equal(t, []float64{10_000, 50_000}, b.opts.Rates)
+			assert.Equal(t, []int{1, 16}, b.opts.BaselineClients)
 			assert.False(t, b.asJSON)
 		}},
+		{name: "baseline connection counts", args: []string{"-baseline-conns", "1, 8", "-baseline-n", "1000"}, check: func(t *testing.T, b benchOptions) {
+			assert.Equal(t, []int{1, 8}, b.opts.BaselineClients)
+			assert.Equal(t, 1000, b.opts.BaselineRequests)
+		}},
+		{name: "bad baseline connections", args: []string{"-baseline-conns", "1,x"}, wantErr: `-baseline-conns: "x" is not a count`},
+		{name: "zero baseline requests", args: []string{"-baseline-n", "0"}, wantErr: "-baseline-n must be > 0"},
 		{name: "custom rates and clients", args: []string{"-rates", "1000, 2500", "-clients", "go-redis", "-json"}, check: func(t *testing.T, b benchOptions) {
 			assert.Equal(t, []float64{1000, 2500}, b.opts.Rates)
 			assert.Equal(t, []string{"go-redis"}, b.opts.Libraries)

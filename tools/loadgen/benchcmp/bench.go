@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +33,13 @@ type Options struct {
 	RedisBenchmarkThreads int `json:"redis_benchmark_threads"`
 	// Libraries are the generator's client libraries to measure.
 	Libraries []string `json:"libraries"`
+	// BaselineClients are the connection counts at which redis-benchmark's own
+	// latency is measured as the open loop's baseline (redis-benchmark has no
+	// rate limit: c=1 is one request in flight, the unloaded round trip; the
+	// open loop's connection count is its max rate over as many connections).
+	BaselineClients []int `json:"baseline_clients"`
+	// BaselineRequests is redis-benchmark -n of each baseline run.
+	BaselineRequests int `json:"baseline_requests"`
 }
 
 // DefaultOptions follow the issue: c=50 with and without -P 16, 10k and 50k ops/s.
@@ -49,9 +58,14 @@ func DefaultOptions() Options {
 		OpenConnections:       16,
 		// The generator's client and the suite's functional client; -clients
 		// adds rueidis and rueidis-auto.
-		Libraries: []string{loadgen.DefaultClient, loadgen.ClientGoRedis},
+		Libraries:        []string{loadgen.DefaultClient, loadgen.ClientGoRedis},
+		BaselineClients:  []int{1, 16},
+		BaselineRequests: 50_000,
 	}
 }
+
+// RateGoal is the open-loop accuracy goal: achieved/target within 1 %.
+const RateGoal = 0.99
 
 // Report is what one bench run measured, as data.
 type Report struct {
@@ -61,6 +75,40 @@ type Report struct {
 	Open          []OpenRow `json:"open_loop"`
 	KeysDeleted   int       `json:"keys_deleted"`
 	KeysRemaining int       `json:"keys_remaining"`
+	// Baseline is redis-benchmark's own latency, measured in the same run.
+	Baseline []BaselineRow `json:"baseline,omitempty"`
+	// Choice says which client the open loop's figures stand for at the
+	// highest rate, and why.
+	Choice *Choice `json:"choice,omitempty"`
+	// Machine is the CPU count and load the figures were measured under.
+	Machine Machine `json:"machine"`
+}
+
+// BaselineRow is redis-benchmark at one connection count, without pipelining:
+// SET (with PX, as the generator sends it) and GET, each a closed-loop run.
+// P50Ms and P95Ms are the mean of the two tests' percentiles, the baseline of
+// the open loop's 50/50 mix.
+type BaselineRow struct {
+	Clients int      `json:"clients"`
+	Tests   []Figure `json:"tests"`
+	P50Ms   float64  `json:"p50_ms"`
+	P95Ms   float64  `json:"p95_ms"`
+}
+
+// Choice is the pick among the libraries at the highest open-loop rate.
+type Choice struct {
+	Library   string  `json:"library"`
+	Rate      float64 `json:"target_rate_ops"`
+	Accuracy  float64 `json:"accuracy"`
+	MeetsGoal bool    `json:"meets_goal"`
+	Why       string  `json:"why"`
+}
+
+// Machine is what the bench ran on: figures from a loaded machine are noisy.
+type Machine struct {
+	CPUs        int    `json:"cpus"`
+	LoadAtStart string `json:"load_average_at_start,omitempty"`
+	LoadAtEnd   string `json:"load_average_at_end,omitempty"`
 }
 
 // MaxRow sets redis-benchmark and the generator side by side at one shape
@@ -90,6 +138,20 @@ type OpenRow struct {
 	Service      loadgen.Latency `json:"service_latency_ms"`
 	Errors       int64           `json:"errors"`
 	Unsent       int64           `json:"unsent"`
+	// SendLateness is the generator's own part of Latency.
+	SendLateness *loadgen.Latency `json:"send_lateness_ms,omitempty"`
+	// VsBaseline relates Latency to each BaselineRow, by connection count.
+	VsBaseline []BaselineRatio `json:"vs_baseline,omitempty"`
+}
+
+// BaselineRatio is the open loop's p50/p95 over redis-benchmark's at one
+// connection count, and the p50 difference in ms (goal at 10k: within 0.2 ms
+// of c=1).
+type BaselineRatio struct {
+	Clients   int     `json:"clients"`
+	P50Ratio  float64 `json:"p50_ratio"`
+	P95Ratio  float64 `json:"p95_ratio"`
+	P50DiffMs float64 `json:"p50_diff_ms"`
 }
 
 type shape struct{ clients, pipeline, requests int }
@@ -104,7 +166,7 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 		return Report{}, err
 	}
 	ep := loadgen.Endpoint{Addr: srv.Addr, Password: srv.Password}
-	report := Report{SchemaVersion: 1, Options: opts}
+	report := Report{SchemaVersion: 1, Options: opts, Machine: Machine{CPUs: runtime.NumCPU(), LoadAtStart: loadAverage()}}
 	shapes := []shape{{opts.Clients, 1, opts.Requests}, {opts.Clients, opts.Pipeline, opts.PipelinedRequests}}
 	// redis-benchmark sends exactly what the generator sends: SET with the same
 	// value size and a PX TTL, GET, on keys of about the same length under the
@@ -172,6 +234,14 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 		row.Ratio, row.GeneratorP99Ms = median(ratios[id]), median(p99s[id])
 		report.Max = append(report.Max, *row)
 	}
+	// The baseline runs right before the open loop it is the baseline of.
+	for _, clients := range opts.BaselineClients {
+		row, err := runBaseline(ctx, srv, opts, clients, tests[0].command, tests[1].command)
+		if err != nil {
+			return report, err
+		}
+		report.Baseline = append(report.Baseline, row)
+	}
 	for _, lib := range opts.Libraries {
 		for _, rate := range opts.Rates {
 			res, err := runGenerator(ctx, lib, ep, loadgen.Config{
@@ -182,12 +252,22 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 			if err != nil {
 				return report, fmt.Errorf("open loop %s at %.0f ops/s: %w", lib, rate, err)
 			}
-			report.Open = append(report.Open, OpenRow{
+			row := OpenRow{
 				Library: lib, TargetRate: rate, AchievedRate: res.AchievedRate, Accuracy: res.RateAccuracy(),
 				Latency: res.Latency, Service: res.ServiceLatency, Errors: res.Errors, Unsent: res.Unsent,
-			})
+				SendLateness: res.SendLateness,
+			}
+			for _, b := range report.Baseline {
+				row.VsBaseline = append(row.VsBaseline, BaselineRatio{
+					Clients: b.Clients, P50Ratio: ratio(res.Latency.P50, b.P50Ms), P95Ratio: ratio(res.Latency.P95, b.P95Ms),
+					P50DiffMs: res.Latency.P50 - b.P50Ms,
+				})
+			}
+			report.Open = append(report.Open, row)
 		}
 	}
+	report.Choice = choose(report.Open, opts.Rates)
+	report.Machine.LoadAtEnd = loadAverage()
 	client := srv.Client()
 	defer client.Close()
 	if report.KeysDeleted, err = loadgen.Cleanup(ctx, client, prefix); err != nil {
@@ -197,6 +277,72 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 		return report, err
 	}
 	return report, nil
+}
+
+// runBaseline measures redis-benchmark's latency at clients connections for
+// SET and GET without pipelining.
+func runBaseline(ctx context.Context, srv *localredis.Server, opts Options, clients int, set, get []string) (BaselineRow, error) {
+	row := BaselineRow{Clients: clients}
+	for _, command := range [][]string{set, get} {
+		figures, err := RunRedisBenchmark(ctx, RedisBenchmarkRun{
+			Addr: srv.Addr, Password: srv.Password, Clients: clients, Pipeline: 1,
+			Requests: opts.BaselineRequests, KeySpace: opts.KeySpace, ValueSize: opts.ValueSize,
+			Command: command, Threads: opts.RedisBenchmarkThreads, Timeout: 5 * time.Minute,
+		})
+		if err != nil {
+			return row, fmt.Errorf("baseline c=%d: %w", clients, err)
+		}
+		if len(figures) != 1 || figures[0].P50LatencyMs <= 0 {
+			return row, fmt.Errorf("baseline c=%d %s: redis-benchmark gave no latency percentiles (%d figures)", clients, command[0], len(figures))
+		}
+		figures[0].Test = command[0]
+		row.Tests = append(row.Tests, figures[0])
+		row.P50Ms += figures[0].P50LatencyMs / 2
+		row.P95Ms += figures[0].P95LatencyMs / 2
+	}
+	return row, nil
+}
+
+// choose picks the library for the highest rate: the most accurate one (ties
+// go to the earlier, i.e. default, library); when none meets RateGoal it says
+// so and gives the generator's send lateness as the reason to look at.
+func choose(rows []OpenRow, rates []float64) *Choice {
+	if len(rates) == 0 {
+		return nil
+	}
+	top := slices.Max(rates)
+	var best *OpenRow
+	for i := range rows {
+		r := &rows[i]
+		if r.TargetRate == top && (best == nil || r.Accuracy > best.Accuracy) {
+			best = r
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	c := &Choice{Library: best.Library, Rate: top, Accuracy: best.Accuracy, MeetsGoal: best.Accuracy >= RateGoal}
+	late := "no send lateness recorded"
+	if best.SendLateness != nil {
+		late = fmt.Sprintf("send lateness p50 %.3f ms, p99 %.3f ms", best.SendLateness.P50, best.SendLateness.P99)
+	}
+	switch {
+	case c.MeetsGoal && best.Library == loadgen.DefaultClient:
+		c.Why = fmt.Sprintf("the default client holds %.0f ops/s within 1 %% (%s)", top, late)
+	case c.MeetsGoal:
+		c.Why = fmt.Sprintf("the most accurate client at %.0f ops/s (%s); the default %s did less well in this run", top, late, loadgen.DefaultClient)
+	default:
+		c.Why = fmt.Sprintf("no client held %.0f ops/s within 1 %% on this machine; %s came closest (%s, unsent %d, errors %d): the generator and redis-server share the CPUs, see the load average",
+			top, best.Library, late, best.Unsent, best.Errors)
+	}
+	return c
+}
+
+func ratio(a, b float64) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return a / b
 }
 
 func runGenerator(ctx context.Context, lib string, ep loadgen.Endpoint, cfg loadgen.Config) (loadgen.Result, error) {
@@ -218,6 +364,19 @@ func median(values []float64) float64 {
 		return sorted[mid]
 	}
 	return (sorted[mid-1] + sorted[mid]) / 2
+}
+
+// loadAverage is the first three fields of /proc/loadavg, or "" where there is none.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) < 3 {
+		return ""
+	}
+	return strings.Join(fields[:3], " ")
 }
 
 func runPrefix() (string, error) {

@@ -82,25 +82,71 @@ func TestMedian(t *testing.T) {
 	assert.Equal(t, 2.5, median([]float64{4, 1, 3, 2}))
 }
 
-func TestWriteTableShowsRatiosAndRateAccuracy(t *testing.T) {
+func TestWriteTableShowsRatiosLatenessAndBaseline(t *testing.T) {
 	opts := DefaultOptions()
 	opts.OpenDuration = 5 * time.Second
 	report := Report{
 		Options: opts,
+		Machine: Machine{CPUs: 2, LoadAtStart: "0.42 0.30 0.20", LoadAtEnd: "1.50 0.60 0.30"},
 		Max: []MaxRow{{Test: "SET", Library: "go-redis", Clients: 50, Pipeline: 1, InFlight: 50,
 			RedisBenchRPS: 50_000, GeneratorRPS: 55_000, Ratio: 1.1}},
+		Baseline: []BaselineRow{{Clients: 1, Tests: []Figure{{Test: "SET", RPS: 20_000, P50LatencyMs: 0.047}, {Test: "GET", RPS: 21_000, P50LatencyMs: 0.043}}, P50Ms: 0.045, P95Ms: 0.07}},
 		Open: []OpenRow{{Library: "go-redis", TargetRate: 10_000, AchievedRate: 9_990, Accuracy: 0.999,
-			Latency: loadgen.Latency{P50: 0.5, P95: 1.25, P99: 2}}},
+			Latency: loadgen.Latency{P50: 0.09, P95: 1.25, P99: 2}, SendLateness: &loadgen.Latency{P50: 0.021, P95: 0.065, P99: 0.25},
+			VsBaseline: []BaselineRatio{{Clients: 1, P50Ratio: 2, P95Ratio: 17.86, P50DiffMs: 0.045}}}},
+		Choice: &Choice{Library: "go-redis", Rate: 50_000, Accuracy: 0.995, MeetsGoal: true, Why: "the most accurate"},
 	}
 	var out bytes.Buffer
 
 	require.NoError(t, WriteTable(&out, report))
 
 	text := out.String()
-	assert.Contains(t, text, "1.10")
-	assert.Contains(t, text, "0.9990")
-	assert.Contains(t, text, "1.250")
-	assert.Contains(t, text, "remaining under the bench prefix: 0")
+	for _, want := range []string{
+		"load average 0.42 0.30 0.20 at start, 1.50 0.60 0.30 at end",
+		"1.10", "0.9990", "1.250",
+		"late p50 ms", "0.021", "0.250",
+		"p50/rb c1", "17.86", "+0.045",
+		"0.047", "0.043",
+		"client at 50000 ops/s: go-redis, achieved/target 0.9950 (goal >= 0.99: met): the most accurate",
+		"remaining under the bench prefix: 0",
+	} {
+		assert.Contains(t, text, want)
+	}
+}
+
+func TestChooseNamesTheMostAccurateClientAndWhy(t *testing.T) {
+	late := &loadgen.Latency{P50: 0.02, P99: 0.4}
+	row := func(lib string, rate, accuracy float64) OpenRow {
+		return OpenRow{Library: lib, TargetRate: rate, Accuracy: accuracy, SendLateness: late}
+	}
+	tests := []struct {
+		name        string
+		rows        []OpenRow
+		wantLibrary string
+		wantMeets   bool
+		wantWhy     string
+	}{
+		{"default client meets the goal", []OpenRow{row(loadgen.DefaultClient, 50_000, 0.999), row("go-redis", 50_000, 0.998), row("go-redis", 10_000, 1)},
+			loadgen.DefaultClient, true, "the default client holds 50000 ops/s within 1 %"},
+		{"another client does better", []OpenRow{row(loadgen.DefaultClient, 50_000, 0.98), row("go-redis", 50_000, 0.995)},
+			"go-redis", true, "did less well in this run"},
+		{"tie goes to the default", []OpenRow{row(loadgen.DefaultClient, 50_000, 0.995), row("go-redis", 50_000, 0.995)},
+			loadgen.DefaultClient, true, "the default client"},
+		{"no client meets it", []OpenRow{row(loadgen.DefaultClient, 50_000, 0.97), row("go-redis", 50_000, 0.96)},
+			loadgen.DefaultClient, false, "no client held 50000 ops/s within 1 %"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := choose(tc.rows, []float64{10_000, 50_000})
+
+			require.NotNil(t, c)
+			assert.Equal(t, tc.wantLibrary, c.Library)
+			assert.Equal(t, tc.wantMeets, c.MeetsGoal)
+			assert.Contains(t, c.Why, tc.wantWhy)
+			assert.Contains(t, c.Why, "send lateness p50 0.020 ms, p99 0.400 ms")
+		})
+	}
+	assert.Nil(t, choose(nil, nil))
 }
 
 // FuzzParseCSV: redis-benchmark output is outside input; the parser must return
