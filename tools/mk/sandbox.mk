@@ -10,7 +10,7 @@
 SANDBOX_STATE ?= /run/redis-shared-sandbox
 
 # iproute2 for `ip netns` when looking around by hand; the code uses netlink.
-DEPS_APT += redis-server redis-tools prometheus prometheus-redis-exporter nftables iproute2
+DEPS_APT += redis-server redis-tools prometheus prometheus-redis-exporter nftables iproute2 jq
 
 .PHONY: sandbox-up sandbox-down sandbox-status test-sandbox
 
@@ -25,3 +25,29 @@ sandbox-down: $(CONFORM) ## remove the local sandbox and leftovers of crashed ru
 
 test-sandbox: deps ## the sandbox package's tests alone (root: they build namespaces)
 	$(GO) test -count=1 -v ./tools/sandbox/
+
+# Each edge-case overlay must make its edge-case check fail: a sandbox per overlay
+# (its own state dir), the one check run with -json, and the check's own verdict read
+# from the stream. Prints one line per overlay; fails when a check passed.
+EDGE_OVERLAYS := edge-noeviction:TestMemoryFull/memory_full:_writes_past_maxmemory \
+	edge-no-rejected-alert:TestConnectionsExhausted \
+	edge-stale-reads-off:TestPartition \
+	edge-exporter-pinned-password:TestPasswordRotation
+EDGE_STATE ?= /run/redis-shared-edge-overlays
+
+.PHONY: test-edgecase-overlays
+test-edgecase-overlays: deps $(CONFORM)
+	@mkdir -p $(OUT)/edge-overlays; bad=0; \
+	for pair in $(EDGE_OVERLAYS); do \
+	  overlay=$${pair%%:*}; run=$${pair#*:}; top=$${run%%/*}; log=$(OUT)/edge-overlays/$$overlay.json; \
+	  start=$$(date +%s); \
+	  if ! $(CONFORM) sandbox up --state-dir $(EDGE_STATE) --values fixtures/overlays/$$overlay.yaml >$(OUT)/edge-overlays/$$overlay.up.log 2>&1; then \
+	    echo "$$overlay: the sandbox did not come up: $$(tail -1 $(OUT)/edge-overlays/$$overlay.up.log)"; bad=1; continue; fi; \
+	  $(GO) test -count=1 -json -timeout 15m ./suites/edgecases/ -run "^$$run" -args --state-dir=$(EDGE_STATE) --disruptive >$$log 2>&1 || true; \
+	  $(CONFORM) sandbox down --state-dir $(EDGE_STATE) >/dev/null; \
+	  verdict=$$(jq -r --arg t "$$top" 'select(.Test == $$t and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | .Action' $$log 2>/dev/null | tail -1); \
+	  why=$$(jq -r 'select(.Action == "output") | .Output' $$log 2>/dev/null | grep -E 'Error:|FR-|SC-' | grep -vE '^\s*(---|===)' | head -2 | tr -s ' \n' ' '); \
+	  printf '%-32s %-24s %s after %ss: %s\n' "$$overlay" "$$top" "$${verdict:-no verdict}" "$$(( $$(date +%s) - start ))" "$$why"; \
+	  [ "$$verdict" = fail ] || bad=1; \
+	done; \
+	[ $$bad = 0 ] || { echo "test-edgecase-overlays: an overlay did not make its check fail (logs in $(OUT)/edge-overlays)" >&2; exit 1; }

@@ -1,6 +1,8 @@
 // Package sandbox is the local stand-in of the redis-shared deployment: real
-// redis-server, redis_exporter and Prometheus processes (Debian's redis-server,
-// prometheus-redis-exporter and prometheus packages) in Linux network namespaces,
+// redis-server, redis_exporter and Prometheus processes (Debian trixie's redis-server
+// 8.0 and prometheus-redis-exporter 1.69 from `make redis8`, falling back to the
+// machine's Debian packages with a fact saying so; Debian's prometheus) in Linux
+// network namespaces,
 // built from the same merged helm-values the chart gets, so a broken value gives a
 // broken sandbox and the live checks fail on it.
 //
@@ -62,6 +64,11 @@
 //	                                             with a 1 s evaluation interval
 //	lanService.enabled, .loadBalancerIP, .port   the LB IP on the node, DNAT to master:6379
 //	lanService.sourceRanges                      the nftables accept rules; every other source is dropped
+//	<role>.resources.limits, metrics.resources   a cgroup per container: memory.max and cpu.max (cgroup v2), or
+//	.limits                                      memory.limit_in_bytes and cpu.cfs_quota_us where the machine
+//	                                             mounts only v1 controllers; the kernel OOM-kills past the limit
+//	metrics.extraEnvVars REDIS_PASSWORD from a   the exporters keep the password of `up`: a rotation of the auth
+//	Secret other than auth.existingSecret        Secret does not reach them
 //	sentinel.enabled: true                       refused: the sandbox serves the master/replica Services only
 //
 // A process that exits is restarted like the kubelet restarts a container: at once
@@ -94,15 +101,18 @@
 //     redis-shared-headless.redis.svc.cluster.local to all; the sandbox target
 //     resolves the names through that map. There are no ClusterIP virtual addresses.
 //   - PVC binding, storage classes, volume size limits: a "persistent" data dir is a
-//     directory in the state dir (tmpfs under /run by default).
+//     directory in the state dir, or under /var/lib/redis-shared-sandbox/<id> when the
+//     state dir is on tmpfs (fsync must reach a disk to mean anything).
 //   - emptyDir lifetime: Kubernetes keeps an emptyDir across container restarts and
 //     loses it only with the pod. The sandbox wipes it on every restart, as if each
 //     restart were a new pod, which is the harsher case.
-//   - Node loss, rescheduling, pod eviction, resource requests and limits, readiness
-//     gating of Service endpoints, NetworkPolicy, NodePorts.
+//   - Node loss, rescheduling, pod eviction, resource requests, readiness gating of
+//     Service endpoints, NetworkPolicy, NodePorts. Every key of the merged values the
+//     sandbox does not act on is listed in State.Facts[FactNotEmulated] (the report's
+//     facts).
 //   - SIGTERM grace on a liveness kill: a hung process gets SIGKILL at once.
-//   - The chart's own images (Redis 8.2 there, Debian's Redis 7.0 here): a directive
-//     only Redis 8 knows makes the sandbox fail to come up.
+//   - The chart's own images (Redis 8.2 and exporter 1.76 there, trixie's 8.0 and 1.69
+//     here): a directive only Redis 8.2 knows makes the sandbox fail to come up.
 //
 // Building the namespaces needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN); without it Up
 // returns ErrPrivileges.
