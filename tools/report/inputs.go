@@ -34,6 +34,11 @@ func ParsePolicyRun(raw []byte) (*policy.Run, error) {
 		if r.Status == policy.StatusFail && len(r.Violations) == 0 {
 			return nil, fmt.Errorf("rules[%d] (%s): fails without a violation", i, r.Package)
 		}
+		// A pass that carries violations contradicts itself: refuse the file rather
+		// than guess which half is true.
+		if r.Status == policy.StatusPass && len(r.Violations) > 0 {
+			return nil, fmt.Errorf("rules[%d] (%s): status pass with %d violations", i, r.Package, len(r.Violations))
+		}
 	}
 	return &run, nil
 }

@@ -26,6 +26,7 @@ var statusMark = map[string]string{
 	StatusFail:   "FAIL",
 	StatusSkip:   "SKIP",
 	StatusNotRun: "NOT RUN",
+	StatusWaived: "WAIVED",
 }
 
 // WriteMarkdown renders report.md: the verdict first, then one line per requirement,
@@ -35,8 +36,15 @@ func WriteMarkdown(w io.Writer, r Report) error {
 	fmt.Fprintf(&b, "# redis-shared go/no-go: **%s**\n\n", r.Verdict)
 	fmt.Fprintf(&b, "| target | suite commit | chart | Redis | generated |\n|---|---|---|---|---|\n")
 	fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n\n", r.Target, r.SuiteCommit, r.ChartVersion, r.RedisVersion, r.GeneratedAt.Format("2006-01-02 15:04:05Z"))
-	fmt.Fprintf(&b, "%d passed, %d failed, %d skipped, %d not run, of %d requirements. ", r.Summary.Pass, r.Summary.Fail, r.Summary.Skip, r.Summary.NotRun, len(r.Requirements))
-	b.WriteString("GO needs every requirement passed.\n\n")
+	fmt.Fprintf(&b, "%s\n\n", r.CountsLine())
+	b.WriteString("GO needs every requirement passed (or waived by an unexpired waiver): each kind of proof its catalog entry lists (static, live, disruptive) passed on this target, and no check failed.\n\n")
+	if open := r.Open(); len(open) > 0 {
+		b.WriteString("## Failing and unproven requirements\n\n| id | requirement | status | why | what to change or run |\n|---|---|---|---|---|\n")
+		for _, req := range open {
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", req.ID, mdEscape(req.Title), statusMark[req.Status], mdEscape(req.Reason), mdEscape(req.NextStep()))
+		}
+		b.WriteString("\n")
+	}
 	if len(r.Problems) > 0 {
 		b.WriteString("## Problems\n\n")
 		for _, p := range r.Problems {
@@ -61,11 +69,17 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if req.Threshold != "" {
 			fmt.Fprintf(&b, "Threshold: %s. ", mdEscape(req.Threshold))
 		}
-		fmt.Fprintf(&b, "%s.\n\n", mdEscape(req.Reason))
+		fmt.Fprintf(&b, "Proof needed on %s: %s. %s.\n\n", r.Target, proofList(req.ProofKinds), mdEscape(req.Reason))
+		for _, bound := range req.Bounds {
+			fmt.Fprintf(&b, "- bound: %s\n", mdEscape(bound))
+		}
+		if len(req.Bounds) > 0 {
+			b.WriteString("\n")
+		}
 		if len(req.Checks) == 0 {
 			continue
 		}
-		b.WriteString("| check | kind | status | evidence / reason | time |\n|---|---|---|---|---|\n")
+		b.WriteString("| check | proof | status | evidence / reason | time |\n|---|---|---|---|---|\n")
 		for _, c := range req.Checks {
 			detail := strings.Join(c.Evidence, "; ")
 			switch c.Status {
@@ -79,13 +93,82 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			case StatusNotRun:
 				detail = "did not run " + strings.Join(c.Messages, "; ")
 			}
-			fmt.Fprintf(&b, "| %s (`%s`) | %s | %s | %s | %.0f ms |\n", mdEscape(c.Name), c.Source, c.Kind, statusMark[c.Status], mdEscape(detail), c.DurationMS)
+			mark := statusMark[c.Status]
+			if c.Flaky {
+				mark += " (flaky: passed on a retry)"
+			}
+			fmt.Fprintf(&b, "| %s (`%s`) | %s | %s | %s | %.0f ms |\n", mdEscape(c.Name), c.Source, c.Verification, mark, mdEscape(detail), c.DurationMS)
 		}
 	}
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return fmt.Errorf("write report.md: %w", err)
 	}
 	return nil
+}
+
+func proofList(kinds []string) string {
+	if len(kinds) == 0 {
+		return "none"
+	}
+	return strings.Join(kinds, ", ")
+}
+
+// CountsLine is the one-line summary of the header and the console: requirements and
+// checks, each by status.
+func (r Report) CountsLine() string {
+	line := fmt.Sprintf("Requirements: %d passed, %d failed, %d skipped, %d not run", r.Summary.Pass, r.Summary.Fail, r.Summary.Skip, r.Summary.NotRun)
+	if r.Summary.Waived > 0 {
+		line += fmt.Sprintf(", %d waived", r.Summary.Waived)
+	}
+	c := r.Summary.Checks
+	line += fmt.Sprintf(" (of %d). Checks: %d passed, %d failed, %d skipped, %d not run", len(r.Requirements), c.Pass, c.Fail, c.Skip, c.NotRun)
+	if c.Flaky > 0 {
+		line += fmt.Sprintf(" (%d flaky)", c.Flaky)
+	}
+	return line + "."
+}
+
+// Open returns the requirements that are not a pass (nor waived): failures first,
+// then not-run and skipped ones, each group in catalog order.
+func (r Report) Open() []RequirementResult {
+	var failed, unproven []RequirementResult
+	for _, req := range r.Requirements {
+		switch req.Status {
+		case StatusPass, StatusWaived:
+		case StatusFail:
+			failed = append(failed, req)
+		default:
+			unproven = append(unproven, req)
+		}
+	}
+	return append(failed, unproven...)
+}
+
+// NextStep is the hint for a requirement that is not a pass: what to run when proof
+// is missing, what to change when it failed.
+func (req RequirementResult) NextStep() string {
+	var steps []string
+	if req.Status != StatusFail {
+		for _, c := range req.Checks {
+			if c.Status == StatusNotRun && c.Verification == "static" {
+				steps = append(steps, "run the policy gate (make conformance STATIC=1)")
+				break
+			}
+		}
+		for _, c := range req.Checks {
+			if c.Status == StatusSkip && c.Verification == "disruptive" && strings.Contains(c.SkipReason, "--disruptive") {
+				steps = append(steps, "run with DISRUPTIVE=1")
+				break
+			}
+		}
+		if req.NotYetCovered != "" {
+			steps = append(steps, "write a check: "+req.NotYetCovered)
+		}
+	}
+	if req.Hint != "" {
+		steps = append(steps, req.Hint)
+	}
+	return strings.Join(steps, "; ")
 }
 
 func headlineEvidence(req RequirementResult) string {
@@ -158,22 +241,33 @@ type junitMessage struct {
 	Body    string `xml:",chardata"`
 }
 
-// WriteJUnit renders junit.xml: one suite per requirement, one case per check. A
-// not-run check is a skipped case that says so; a requirement without checks gets
-// one skipped case with its reason, so CI shows the gap.
+// WriteJUnit renders junit.xml: one suite per requirement, one case per check, and a
+// "verdict" case per requirement that is a failure whenever the requirement is not a
+// pass (failed, not-run, skipped): a NO-GO always shows as failures in CI. A skipped
+// or not-run check is a skipped case that says why; a flaky check is a failure.
 func WriteJUnit(w io.Writer, r Report) error {
 	suites := junitSuites{Name: "redis-shared conformance (" + r.Target + "): " + r.Verdict}
 	for _, req := range r.Requirements {
 		s := junitSuite{Name: req.ID + " " + req.Title}
-		cases := req.Checks
-		if len(cases) == 0 {
-			cases = []CheckResult{{Name: "no check", Status: StatusNotRun, Messages: []string{req.Reason}}}
+		verdict := junitCase{Name: req.ID + " verdict: " + req.Status, Classname: req.ID, Time: "0.000", SystemOut: req.Reason}
+		if req.Status != StatusPass && req.Status != StatusWaived {
+			msg := req.ID + " " + req.Status + ": " + req.Reason
+			if step := req.NextStep(); step != "" {
+				msg += " (next: " + step + ")"
+			}
+			verdict.Failure = &junitMessage{Message: msg, Body: msg}
+			s.Failures++
 		}
-		for _, c := range cases {
+		s.Cases = append(s.Cases, verdict)
+		s.Tests++
+		for _, c := range req.Checks {
 			jc := junitCase{Name: c.Name, Classname: req.ID, Time: fmt.Sprintf("%.3f", c.DurationMS/1000), SystemOut: strings.Join(c.Evidence, "\n")}
 			switch c.Status {
 			case StatusFail:
 				msg := strings.Join(c.Messages, "\n")
+				if c.Flaky {
+					msg = "flaky (failed, then passed on a retry): " + msg
+				}
 				jc.Failure = &junitMessage{Message: firstLine(msg), Body: msg}
 				s.Failures++
 			case StatusSkip:

@@ -32,6 +32,38 @@ type TestOutcome struct {
 	Status   string // pass, fail, skip
 	Elapsed  time.Duration
 	Messages []string // t.Log/t.Error/t.Skip lines, without file:line
+	// Runs counts the results seen for this name (go test -count=N, a retry, or the
+	// same test in two --tests files).
+	Runs int
+	// Flaky: one run failed and another passed. The outcome stays a failure.
+	Flaky bool
+}
+
+// mergeOutcome joins two results of the same test: any failure fails it, and a pass
+// beside a failure marks it flaky instead of hiding the failure. A pass beats a skip.
+func mergeOutcome(prev, next TestOutcome) TestOutcome {
+	if prev.Runs == 0 {
+		prev.Runs = 1
+	}
+	if next.Runs == 0 {
+		next.Runs = 1
+	}
+	out := prev
+	out.Runs = prev.Runs + next.Runs
+	out.Elapsed = prev.Elapsed + next.Elapsed
+	out.Flaky = prev.Flaky || next.Flaky ||
+		(prev.Status == "fail" && next.Status == "pass") || (prev.Status == "pass" && next.Status == "fail")
+	switch {
+	case prev.Status == "fail" && next.Status == "fail":
+		out.Messages = append(append([]string(nil), prev.Messages...), next.Messages...)
+	case next.Status == "fail":
+		out.Status, out.Messages = "fail", next.Messages
+	case prev.Status == "fail":
+		// keep prev
+	case next.Status == "pass":
+		out.Status, out.Messages = "pass", next.Messages
+	}
+	return out
 }
 
 // PackageFailure is a package that failed without a failing test (build error, panic
@@ -145,13 +177,19 @@ func ParseTestEvents(raw []byte) (*TestRun, error) {
 			if ev.Action == "fail" {
 				pkgHasFailingTest[ev.Package] = true
 			}
-			run.Outcomes[ev.Test] = TestOutcome{
+			outcome := TestOutcome{
 				Package:  ev.Package,
 				Test:     ev.Test,
 				Status:   ev.Action,
 				Elapsed:  time.Duration(ev.Elapsed * float64(time.Second)),
 				Messages: messages[key],
+				Runs:     1,
 			}
+			delete(messages, key) // a second run of the same name starts afresh
+			if prev, dup := run.Outcomes[ev.Test]; dup {
+				outcome = mergeOutcome(prev, outcome)
+			}
+			run.Outcomes[ev.Test] = outcome
 		}
 	}
 	if err := scanner.Err(); err != nil {
@@ -163,15 +201,17 @@ func ParseTestEvents(raw []byte) (*TestRun, error) {
 			return nil, fmt.Errorf("line %d: test %s started but the stream ends before its result (truncated?)", at, test)
 		}
 	}
-	run.skipWhenAllSubtestsSkipped()
+	run.skipWhenSubtestsSkipped()
 	return run, nil
 }
 
-// skipWhenAllSubtestsSkipped turns a passing test whose every subtest was skipped into
-// a skip: it checked nothing (a feature whose assessments all called t.Skip passes in
-// go test). Deepest tests first, so the rule climbs from assessments to features to
-// TestXxx. The reason is the first one a subtest gave.
-func (r *TestRun) skipWhenAllSubtestsSkipped() {
+// skipWhenSubtestsSkipped turns a passing feature (or assessment) with any skipped
+// subtest into a skip: it did not check all it claims (go test passes a feature whose
+// assessments called t.Skip). A TestXxx function is a skip only when every feature
+// under it skipped: its features are judged one by one. Deepest tests first, so the
+// rule climbs from assessments to features to TestXxx. The reason is the first one a
+// skipped subtest gave.
+func (r *TestRun) skipWhenSubtestsSkipped() {
 	names := make([]string, 0, len(r.Outcomes))
 	for name := range r.Outcomes {
 		names = append(names, name)
@@ -198,17 +238,23 @@ func (r *TestRun) skipWhenAllSubtestsSkipped() {
 		if len(children) == 0 {
 			continue
 		}
-		allSkipped := true
+		skipped := 0
 		for _, c := range children {
-			allSkipped = allSkipped && c.Status == "skip"
+			if c.Status == "skip" {
+				skipped++
+			}
 		}
-		if !allSkipped {
+		topLevel := !strings.Contains(name, "/")
+		if skipped == 0 || (topLevel && skipped < len(children)) {
 			continue
 		}
 		o.Status = "skip"
 		reason := "every subtest was skipped"
+		if skipped < len(children) {
+			reason = fmt.Sprintf("%d of %d subtests were skipped", skipped, len(children))
+		}
 		for _, c := range children {
-			if len(c.Messages) > 0 {
+			if c.Status == "skip" && len(c.Messages) > 0 {
 				reason += ": " + c.Messages[len(c.Messages)-1]
 				break
 			}
@@ -242,7 +288,8 @@ func (r *TestRun) Subtests(prefix string) []TestOutcome {
 	return out
 }
 
-// Merge returns a run holding both runs' outcomes; a nil receiver is an empty run.
+// Merge returns a run holding both runs' outcomes; a nil receiver is an empty run. A
+// test in both is merged by mergeOutcome: a failure in either fails it.
 func (r *TestRun) Merge(other *TestRun) *TestRun {
 	out := &TestRun{Outcomes: map[string]TestOutcome{}}
 	for _, run := range []*TestRun{r, other} {
@@ -250,6 +297,9 @@ func (r *TestRun) Merge(other *TestRun) *TestRun {
 			continue
 		}
 		for k, v := range run.Outcomes {
+			if prev, dup := out.Outcomes[k]; dup {
+				v = mergeOutcome(prev, v)
+			}
 			out.Outcomes[k] = v
 		}
 		out.PackageFailures = append(out.PackageFailures, run.PackageFailures...)
