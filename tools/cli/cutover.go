@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/redis-shared/conformance/tools/cutover"
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
 // cutoverActions are the subcommands of `conform cutover`, in runbook order.
@@ -61,6 +62,10 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if code := parseFlags(fs, args[1:], streams); code >= 0 {
 		return code
 	}
+	if err := checkCutoverFlags(fs, action); err != nil {
+		exitcode.UsageError(streams.ErrOut, fs.Name(), "%v", err)
+		return ExitBadInput
+	}
 	if o.Until != "" && o.Until != cutover.StepScaleDown {
 		return fail(streams, ExitBadInput, "cutover: --until %q: want %s", o.Until, cutover.StepScaleDown)
 	}
@@ -101,6 +106,9 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil {
 		return fail(streams, ExitBadInput, "cutover: %v", err)
 	}
+	if err := cutoverReachable(ctx, cs); err != nil {
+		return fail(streams, ExitBadInput, "cutover %s: could not run: %v", action, err)
+	}
 	o.Log = streams.Out
 	if *newAddr != "" {
 		c, err := dataPlaneClient(ctx, cs, *newAddr, *newSecret)
@@ -128,11 +136,11 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 			fmt.Fprintln(streams.Out, l)
 		}
 		if err != nil {
-			return fail(streams, ExitFindings, "cutover plan: %v", err)
+			return fail(streams, cutoverFailCode(err), "cutover plan: %v", err)
 		}
 	case "apply":
 		if _, err := rb.Apply(ctx); err != nil {
-			return fail(streams, ExitFindings, "cutover apply: %v", err)
+			return fail(streams, cutoverFailCode(err), "cutover apply: %v", err)
 		}
 	case "verify":
 		st, err := rb.Verify(ctx)
@@ -142,7 +150,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 			}
 		}
 		if err != nil {
-			return fail(streams, ExitFindings, "cutover verify: %v", err)
+			return fail(streams, cutoverFailCode(err), "cutover verify: %v", err)
 		}
 		fmt.Fprintf(streams.Out, "cutover verified: beersystem on %s, %d replicas Ready; downtime %.1f s, cut over at %s\n",
 			cutover.DefaultNewHost, st.Replicas, st.DowntimeSeconds, st.ReadyAt.Format(time.RFC3339))
@@ -151,7 +159,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 		}
 	case "rollback":
 		if err := rb.Rollback(ctx); err != nil {
-			return fail(streams, ExitFindings, "cutover rollback: %v", err)
+			return fail(streams, cutoverFailCode(err), "cutover rollback: %v", err)
 		}
 	case "decommission":
 		d.Soak = *soakFlag
@@ -162,7 +170,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 		}
 		res, err := rb.Decommission(ctx, d)
 		if err != nil {
-			return fail(streams, ExitFindings, "cutover: %v", err)
+			return fail(streams, cutoverFailCode(err), "cutover: %v", err)
 		}
 		fmt.Fprintf(streams.Out, "old Redis idle since the cutover: %s\n", res.IdleProof)
 		for _, ref := range res.OtherClients {

@@ -4,18 +4,19 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
-// Exit codes shared by every command.
+// Exit codes shared by every command: the project's one table (tools/exitcode).
 const (
-	ExitOK       = 0 // success, GO, all checks passed
-	ExitFindings = 1 // ran, and found something wrong (NO-GO, violations, unhealthy)
-	ExitBadInput = 2 // could not run: bad flags, unreadable or malformed input
+	ExitOK       = exitcode.OK          // success, GO, all checks passed
+	ExitFindings = exitcode.Failed      // ran, and found something wrong (NO-GO, violations, unhealthy)
+	ExitBadInput = exitcode.CouldNotRun // could not run: bad flags, unreadable or malformed input, unreachable target
 )
 
 // IOStreams are the streams a command reads and writes.
@@ -44,11 +45,12 @@ func commands() []command {
 
 // Main runs `conform <command> [flags]`.
 func Main(ctx context.Context, args []string, streams IOStreams) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		exitcode.UsageError(streams.ErrOut, "conform", "missing command")
+		return ExitBadInput
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(streams.ErrOut)
-		if len(args) == 0 {
-			return ExitBadInput
-		}
 		return ExitOK
 	}
 	for _, c := range commands() {
@@ -56,7 +58,7 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 			return c.run(ctx, args[1:], streams)
 		}
 	}
-	fmt.Fprintf(streams.ErrOut, "conform: unknown command %q (run `conform help`)\n", args[0])
+	exitcode.UsageError(streams.ErrOut, "conform", "unknown command %q", args[0])
 	return ExitBadInput
 }
 
@@ -66,7 +68,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(&b, "  %-10s %s\n", c.name, c.summary)
 	}
-	b.WriteString("\nexit codes: 0 ok/GO, 1 findings/NO-GO, 2 could not run\n")
+	b.WriteString("\nexit codes (every command): 0 ok/GO, 1 checks failed/NO-GO/unhealthy, 2 could not run (bad flag or input, unreachable target)\n")
 	fmt.Fprint(w, b.String())
 }
 
@@ -77,25 +79,15 @@ func newFlagSet(name string, streams IOStreams) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses and rejects stray arguments; it returns an exit code or -1.
+// parseFlags parses and rejects stray arguments; it returns an exit code or -1. A
+// usage error is one line naming the flag; --help prints the full usage.
 func parseFlags(fs *flag.FlagSet, args []string, streams IOStreams) int {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitBadInput
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(streams.ErrOut, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return ExitBadInput
-	}
-	return -1
+	return exitcode.ParseFlags(fs, args, streams.ErrOut)
 }
 
 // fail prints a one-line error and returns the exit code.
 func fail(streams IOStreams, code int, format string, args ...any) int {
-	msg := fmt.Sprintf(format, args...)
-	msg = strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
 	fmt.Fprintln(streams.ErrOut, "conform: "+msg)
 	return code
 }

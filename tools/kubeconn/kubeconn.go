@@ -14,6 +14,10 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/dynamic"
@@ -75,7 +79,11 @@ func HTTPClient(cfg *rest.Config) (*http.Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultRequestTimeout
 	}
-	hc.Transport = &deadlineTransport{next: hc.Transport, timeout: timeout, host: cfg.Host}
+	dt := &deadlineTransport{next: hc.Transport, timeout: timeout, host: cfg.Host}
+	if cfg.ExecProvider != nil {
+		dt.plugin = cfg.ExecProvider.Command
+	}
+	hc.Transport = dt
 	return hc, nil
 }
 
@@ -101,7 +109,7 @@ func Reachable(ctx context.Context, cs kubernetes.Interface, timeout time.Durati
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	if _, err := cs.Discovery().RESTClient().Get().AbsPath("/version").DoRaw(ctx); err != nil {
-		return fmt.Errorf("API server did not answer GET /version within %s: %w", timeout, err)
+		return fmt.Errorf("API server unreachable (GET /version, deadline %s): %w", timeout, err)
 	}
 	return nil
 }
@@ -114,6 +122,10 @@ type deadlineTransport struct {
 	next    http.RoundTripper
 	timeout time.Duration
 	host    string
+	// plugin is the kubeconfig's exec credential plugin command, if any: a run of it
+	// still going at the deadline is killed, so it neither outlives us nor holds
+	// client-go's credential lock for the next request.
+	plugin string
 }
 
 type roundTrip struct {
@@ -122,6 +134,7 @@ type roundTrip struct {
 }
 
 func (d *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(req.Context(), d.timeout)
 	done := make(chan roundTrip, 1)
 	go func() {
@@ -144,12 +157,17 @@ func (d *deadlineTransport) RoundTrip(req *http.Request) (*http.Response, error)
 				r.resp.Body.Close()
 			}
 		}()
+		killed := killChildren(d.plugin)
 		if errors.Is(req.Context().Err(), context.Canceled) {
 			return nil, req.Context().Err() // the caller gave up (Ctrl-C): no hint needed
 		}
 		// The caller's deadline (http.Client's Timeout is one) or ours: say what hangs.
+		if killed > 0 {
+			return nil, fmt.Errorf("%s %s: %w within %s: the kubeconfig exec credential plugin %s did not return (killed)",
+				req.Method, d.host, ErrNoAnswer, time.Since(start).Round(time.Second), d.plugin)
+		}
 		return nil, fmt.Errorf("%s %s: %w within %s (API server down, or a kubeconfig exec credential plugin that does not return?)",
-			req.Method, d.host, ErrNoAnswer, d.timeout)
+			req.Method, d.host, ErrNoAnswer, time.Since(start).Round(time.Second))
 	}
 }
 
@@ -169,4 +187,45 @@ func orDefault(path string) string {
 		return "(default: $KUBECONFIG or ~/.kube/config)"
 	}
 	return path
+}
+
+// killChildren kills this process's own children that run command (by argv[0] or
+// its base name) and returns how many; client-go gives no handle on the plugin's
+// process, and only our own children are looked at.
+func killChildren(command string) int {
+	if command == "" {
+		return 0
+	}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	self, killed := os.Getpid(), 0
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after "(comm)": state, ppid, ...; comm may hold blanks and parens.
+		rest := string(stat[strings.LastIndexByte(string(stat), ')')+1:])
+		fields := strings.Fields(rest)
+		if len(fields) < 2 || fields[1] != strconv.Itoa(self) {
+			continue
+		}
+		cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil {
+			continue
+		}
+		argv0, _, _ := strings.Cut(string(cmdline), "\x00")
+		if argv0 == command || filepath.Base(argv0) == filepath.Base(command) {
+			if syscall.Kill(pid, syscall.SIGKILL) == nil {
+				killed++
+			}
+		}
+	}
+	return killed
 }

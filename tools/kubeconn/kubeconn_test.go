@@ -20,8 +20,8 @@ import (
 )
 
 // kubeconfigWithExec writes a kubeconfig for server whose user runs the exec
-// credential plugin script.
-func kubeconfigWithExec(t *testing.T, server, script string) string {
+// credential plugin command with args.
+func kubeconfigWithExec(t *testing.T, server, command string, args ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	kc := fmt.Sprintf(`apiVersion: v1
@@ -34,17 +34,25 @@ users:
   user:
     exec:
       apiVersion: client.authentication.k8s.io/v1
-      command: /bin/sh
-      args: ["-c", %q]
+      command: %q
+      args: %s
       interactiveMode: Never
 contexts:
 - name: x
   context: {cluster: c, user: u}
 current-context: x
-`, server, script)
+`, server, command, quoteAll(args))
 	path := filepath.Join(dir, "kubeconfig")
 	require.NoError(t, os.WriteFile(path, []byte(kc), 0o600))
 	return path
+}
+
+func quoteAll(args []string) string {
+	quoted := make([]string, 0, len(args))
+	for _, a := range args {
+		quoted = append(quoted, strconv.Quote(a))
+	}
+	return "[" + strings.Join(quoted, ", ") + "]"
 }
 
 func versionServer(t *testing.T) *httptest.Server {
@@ -58,16 +66,8 @@ func versionServer(t *testing.T) *httptest.Server {
 
 func TestReachableFailsWithinDeadlineWhenTheCredentialPluginHangs(t *testing.T) {
 	srv := versionServer(t)
-	pidFile := filepath.Join(t.TempDir(), "plugin.pid")
-	// The plugin never returns (it is `sleep 3600`); its pid lets the test end it.
-	path := kubeconfigWithExec(t, srv.URL, "echo $$ > "+pidFile+"; exec sleep 3600")
-	t.Cleanup(func() {
-		if raw, err := os.ReadFile(pidFile); err == nil {
-			if pid, err := strconv.Atoi(strings.TrimSpace(string(raw))); err == nil {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-	})
+	// The plugin never returns: `sleep 3600`.
+	path := kubeconfigWithExec(t, srv.URL, "sleep", "3600")
 	cfg, err := kubeconn.Load(path, "", 2*time.Second)
 	require.NoError(t, err)
 	cs, _, err := kubeconn.Clients(cfg)
@@ -78,13 +78,13 @@ func TestReachableFailsWithinDeadlineWhenTheCredentialPluginHangs(t *testing.T) 
 	elapsed := time.Since(start)
 
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "no answer within 2s (API server down, or a kubeconfig exec credential plugin that does not return?)")
+	assert.Contains(t, err.Error(), "no answer within 2s: the kubeconfig exec credential plugin sleep did not return (killed)")
 	assert.Less(t, elapsed, 8*time.Second, "the 2 s request deadline must end the hung plugin's request")
 }
 
 func TestReachableWithAWorkingCredentialPlugin(t *testing.T) {
 	srv := versionServer(t)
-	path := kubeconfigWithExec(t, srv.URL, `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'`)
+	path := kubeconfigWithExec(t, srv.URL, "/bin/sh", "-c", `echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"t"}}'`)
 	cfg, err := kubeconn.Load(path, "", 5*time.Second)
 	require.NoError(t, err)
 	cs, _, err := kubeconn.Clients(cfg)
