@@ -1,5 +1,7 @@
 # redis-shared conformance. `make conformance` and `make test` do all the set-up they
-# need on a fresh Debian machine as root (apt packages, Go tools at pinned versions).
+# need on a fresh Debian machine (apt packages as root, Go tools at pinned versions);
+# `make conformance TARGET=kube` needs neither root nor apt. `make help` lists the
+# knobs and every target.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -9,11 +11,16 @@ BIN := $(CURDIR)/bin
 OUT := $(CURDIR)/out
 CONFORM := $(BIN)/conform
 
-# conformance knobs: TARGET=sandbox|kube, VALUES="a.yaml b.yaml" (layered over
-# helm-values like helm -f), DISRUPTIVE=0/1 (kill/stop instances), STATIC=0 (skip the
-# policy gate and judge by the live checks alone).
+# conformance knobs (make help): TARGET=sandbox|kube, CONTEXT=<kubeconfig context>,
+# VALUES="a.yaml b.yaml" (layered over helm-values like helm -f), DISRUPTIVE=0/1
+# (kill/stop instances; on kube also CONFIRM=<context>), STATIC=0 (skip the policy
+# gate and judge by the live checks alone), WAIVERS=file (known deviations with an
+# expiry). OUTSIDE_VIA, LAN_VIA and PROMETHEUS_URL are in tools/mk/suites.mk.
 TARGET ?= sandbox
+CONTEXT ?=
+CONFIRM ?=
 VALUES ?=
+WAIVERS ?= $(wildcard waivers.yaml)
 # Disruptive checks (kill/stop instances) run by default on the disposable sandbox, so
 # its GO has every kind of proof; DISRUPTIVE=0 is a quick run that can never be GO. On
 # kube they stay opt-in (DISRUPTIVE=1), and without them the report is NO-GO.
@@ -30,9 +37,30 @@ include $(sort $(wildcard tools/mk/*.mk))
 
 VALUES_FLAGS := $(foreach v,$(VALUES),--values $(abspath $(v)))
 
+# The knobs `make help` shows, with what each does.
+KNOBS := TARGET CONTEXT CONFIRM VALUES DISRUPTIVE STATIC OUTSIDE_VIA LAN_VIA PROMETHEUS_URL WAIVERS KUBECONFIG
+KNOB_DOC_TARGET := sandbox (default; root, apt) or kube: the cluster of KUBECONFIG (no root, no apt)
+KNOB_DOC_CONTEXT := kubeconfig context for TARGET=kube and its suites (default: the current one)
+KNOB_DOC_CONFIRM := the context's name again: required for DISRUPTIVE=1 on TARGET=kube
+KNOB_DOC_VALUES := values overlays layered over helm-values like helm -f
+KNOB_DOC_DISRUPTIVE := 1 kills/stops instances (kube: deletes Redis pods), always restored
+KNOB_DOC_STATIC := 0 switches the policy gate off: the live checks alone judge
+KNOB_DOC_OUTSIDE_VIA := host:port of a SOCKS5 proxy outside the LAN: outside vantage point (SC-004)
+KNOB_DOC_LAN_VIA := host:port of a SOCKS5 proxy on a LAN host: LAN vantage point (FR-004, SC-003)
+KNOB_DOC_PROMETHEUS_URL := the cluster's Prometheus as a pod reaches it (FR-008, FR-009, SC-005)
+KNOB_DOC_WAIVERS := known deviations (requirement, reason, owner, expires); default waivers.yaml
+KNOB_DOC_KUBECONFIG := kubeconfig for TARGET=kube (default: ~/.kube/config)
+
 .PHONY: help
-help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | column -t -s "$$(printf '\t')"
+help: ## list the knobs and every target
+	@echo "usage: make <target> [KNOB=value ...]"; echo; echo "knobs [current value]:"
+	@printf '  %-15s %s [%s]\n' $(foreach k,$(KNOBS),"$(k)" "$(KNOB_DOC_$(k))" "$(subst ",',$($(k)))")
+	@echo; echo "targets (without a description: a step of the others, defined in the file named):"
+	@awk '/^[a-zA-Z][a-zA-Z0-9_.\/ -]*:([^=]|$$)/ { split($$0, parts, ":"); if (parts[1] ~ /[$$%]/) next; \
+	    desc = ""; if (match($$0, /## .*/)) desc = substr($$0, RSTART + 3); \
+	    n = split(parts[1], names, " "); for (i = 1; i <= n; i++) printf "%s\t%s\n", names[i], desc != "" ? desc : "(" FILENAME ")" }' $(MAKEFILE_LIST) \
+	  | grep -vE '^(bin/|\.)' | sort -t "$$(printf '\t')" -k1,1 -k2,2r | sort -t "$$(printf '\t')" -k1,1 -u \
+	  | awk -F '\t' '{ printf "  %-26s %s\n", $$1, $$2 }'
 
 .PHONY: deps
 deps: ## install the Debian packages the suite needs (apt-get, only when missing)
@@ -48,7 +76,7 @@ deps: ## install the Debian packages the suite needs (apt-get, only when missing
 .PHONY: $(CONFORM)
 $(CONFORM):
 	@mkdir -p $(BIN)
-	$(GO) build -o $@ ./tools/cmd/conform
+	@$(GO) build -o $@ ./tools/cmd/conform
 
 .PHONY: tools
 tools: $(CONFORM) $(TOOLS_TARGETS) ## build the pinned tool binaries into bin/ (reused when present)
@@ -80,11 +108,21 @@ fuzz: ## fuzz the report's input parsers for FUZZTIME each (default 1m)
 coverage: $(CONFORM) ## print the requirement -> checks matrix
 	$(CONFORM) coverage
 
+# `conform preflight` runs while make expands the recipe: a refusal (an unconfirmed
+# disruptive kube run, a kubeconfig without the context) is then one line and exit 2,
+# before anything else runs. What it says about the run is printed first.
+PREFLIGHT = $(CONFORM) preflight --target $(TARGET) $(if $(KUBECONFIG),--kubeconfig $(KUBECONFIG)) \
+	$(if $(CONTEXT),--context $(CONTEXT)) $(if $(filter 1,$(DISRUPTIVE)),--disruptive) \
+	$(if $(CONFIRM),--confirm $(CONFIRM)) --static=$(if $(filter 1,$(STATIC)),true,false) \
+	$(VALUES_FLAGS) --facts $(OUT)/facts.json
+
 .PHONY: conformance
-conformance: deps $(CONFORM) ## run every check against TARGET and write out/report.{md,json}, out/junit.xml
-	@mkdir -p $(OUT)
+conformance: $(if $(filter sandbox,$(TARGET)),deps) $(CONFORM) ## run every check against TARGET: out/report.{md,html,json}, out/junit.xml, kept in out/runs/<time> (out/latest)
+	$(eval PREFLIGHT_ERROR := $(shell mkdir -p $(OUT) && rm -f $(OUT)/facts.json && $(PREFLIGHT) 2>&1 >$(OUT)/preflight.txt))
+	$(if $(PREFLIGHT_ERROR),$(error $(PREFLIGHT_ERROR)))
+	@cat $(OUT)/preflight.txt
 	@rm -f $(OUT)/policy.json $(OUT)/tests.json $(OUT)/evidence.jsonl
-	@report_args="--target $(TARGET) --out $(OUT)"; \
+	@report_args="--target $(TARGET) --out $(OUT) --facts $(OUT)/facts.json --history $(if $(WAIVERS),--waivers $(abspath $(WAIVERS)))"; \
 	if [ "$(STATIC)" = 1 ]; then \
 	  if $(CONFORM) help 2>&1 | grep -q '^  policy '; then \
 	    rc=0; $(CONFORM) policy --format json $(VALUES_FLAGS) > $(OUT)/policy.json || rc=$$?; \
@@ -97,6 +135,10 @@ conformance: deps $(CONFORM) ## run every check against TARGET and write out/rep
 	  [ -s $(OUT)/evidence.jsonl ] && report_args="$$report_args --evidence $(OUT)/evidence.jsonl"; \
 	else echo "conformance: no live suites yet: their requirements are reported not-run"; fi; \
 	$(CONFORM) report $$report_args
+
+.PHONY: report-diff
+report-diff: $(CONFORM) ## what changed between two runs: make report-diff A=out/runs/<time> [B=out/latest]
+	$(CONFORM) report --diff $(or $(A),$(error A=<run folder> is missing)) $(or $(B),$(OUT)/latest)
 
 .PHONY: clean
 clean: ## remove out/ (bin/ keeps the built tools; `rm -rf bin` for a cold start)

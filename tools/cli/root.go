@@ -39,7 +39,9 @@ func commands() []command {
 		{"policy", "evaluate the Rego policy gate over helm-values, rendered manifests and tofu", runPolicy},
 		{"sandbox", "local stand-in: real Redis, exporter and Prometheus in network namespaces", runSandbox},
 		{"cutover", "move beersystem onto redis-shared in a planned downtime: plan, apply, verify, rollback, decommission", runCutover},
-		{"report", "join policy results, go test -json events and evidence into the go/no-go report", runReport},
+		{"preflight", "say what a conformance run is about to check (kube: API server, context) and refuse an unconfirmed disruptive run", runPreflight},
+		{"progress", "copy a go test -json stream to a file, printing one line per check as it finishes", runProgress},
+		{"report", "join policy results, go test -json events and evidence into the go/no-go report; --diff A B compares two runs", runReport},
 	}
 }
 

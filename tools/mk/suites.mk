@@ -27,8 +27,13 @@ OUTSIDE_VIA ?=
 # Prometheus as a pod reaches it: TARGET=kube queries it from the probe pod (FR-008,
 # FR-009, SC-005); without it those checks skip and say so.
 PROMETHEUS_URL ?=
+# LAN_VIA=host:port names a SOCKS5 proxy on a LAN host: the LAN vantage point of
+# TARGET=kube when this machine has no LAN address. CONTEXT picks the kubeconfig
+# context (e2e-framework's --context).
+LAN_VIA ?=
 SUITE_ARGS = --target=$(TARGET) --state-dir=$(SUITES_STATE) --evidence=$(OUT)/evidence.jsonl $(if $(filter 1,$(DISRUPTIVE)),--disruptive) \
 	--probe-bin=$(BIN)/redisprobe $(if $(OUTSIDE_VIA),--outside-via=$(OUTSIDE_VIA)) \
+	$(if $(LAN_VIA),--lan-via=$(LAN_VIA)) $(if $(CONTEXT),--context=$(CONTEXT)) \
 	$(if $(PROMETHEUS_URL),--prometheus-url=$(PROMETHEUS_URL))
 
 TEST_TARGETS += test-suites test-suites-safety
@@ -46,7 +51,8 @@ live-suites: $(CONFORM)
 	  $(CONFORM) sandbox up --state-dir $(SUITES_STATE) $(VALUES_FLAGS) >&2 || { echo "live-suites: the sandbox did not come up: every live check is reported not-run" >&2; exit 1; }; \
 	fi; \
 	start=$$(date +%s); rc=0; \
-	$(GO) test -count=1 -p 1 -json -timeout $(SUITES_TIMEOUT) $(SUITE_PACKAGES) -args $(SUITE_ARGS) > $(OUT)/tests.json || rc=$$?; \
+	$(GO) test -count=1 -p 1 -json -timeout $(SUITES_TIMEOUT) $(SUITE_PACKAGES) -args $(SUITE_ARGS) \
+	  | $(CONFORM) progress --out $(OUT)/tests.json --evidence $(OUT)/evidence.jsonl || rc=$$?; \
 	echo "live-suites: go test exited $$rc after $$(( $$(date +%s) - start )) s (the report judges the checks)" >&2
 
 # test-go leaves suites/ out; the suites' own logic is tested here (tools/target's
