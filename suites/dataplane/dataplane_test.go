@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
+	"github.com/redis-shared/conformance/suites/internal/judge"
 	"github.com/redis-shared/conformance/suites/internal/measure"
 	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
@@ -33,9 +34,6 @@ const (
 	setRatio           = 0.5
 	keySpace           = 10_000
 	visibilityWrites   = 20
-	// maxDrain is how long after the schedule ends the last replies may still come in
-	// before the run counts as not keeping up.
-	maxDrain = time.Second
 )
 
 func TestClusterAccess(t *testing.T) {
@@ -249,11 +247,12 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 	r := harness.From(ctx)
 	baseline, ok := ctx.Value(baselineKey{}).(loadgen.Result)
 	require.True(t, ok, "the baseline assessment did not run")
-	threshold := r.Threshold(t, "SC-006")
 	duration := harness.Seconds(t, r.Bound(t, "SC-006", "sustain_duration"))
+	offered, err := judge.OfferedRate(r.Catalog)
+	require.NoError(t, err)
 	cfg := loadgen.Config{
 		Mode:        loadgen.OpenLoop,
-		Rate:        harness.Number(t, threshold),
+		Rate:        offered,
 		Duration:    duration,
 		Connections: sustainConnections,
 		SetRatio:    setRatio,
@@ -264,31 +263,23 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_ratio")),
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_slack")))
 	require.NoError(t, boundErr)
-	// When the server kept up (the last replies came within maxDrain of the schedule's
-	// end), it sustained the schedule's rate: successful requests over the schedule.
-	// When it fell behind, only what it achieved over the whole run counts.
-	drain := res.DurationSeconds - duration.Seconds()
-	sustained := float64(res.Requests-res.Errors) / duration.Seconds()
-	if drain > maxDrain.Seconds() {
-		sustained = res.AchievedRate
-	}
 	lowest, highest := res.MinMaxSecondOps()
-	figs := append(harness.LoadFigures("sustained", res),
-		evidence.Figure{Name: "sustained rate", Value: sustained, Unit: "ops/s"},
-		evidence.Figure{Name: "drain after the schedule", Value: drain, Unit: "s"},
-		evidence.Figure{Name: "slowest second", Value: float64(lowest), Unit: "ops"},
-		evidence.Figure{Name: "fastest second", Value: float64(highest), Unit: "ops"},
-		evidence.Figure{Name: "p95 degradation bound", Value: bound, Unit: "ms"})
+	// The judged figure leads: the achieved rate over the whole run (first send to
+	// last reply), then the slowest full second and the p95 beside it.
+	figs := append([]evidence.Figure{
+		{Name: "sustained rate (achieved over the whole run)", Value: res.AchievedRate, Unit: "ops/s"},
+		{Name: "slowest second", Value: float64(lowest), Unit: "ops"},
+		{Name: "sustained p95", Value: res.Latency.P95, Unit: "ms"},
+		{Name: "p95 degradation bound", Value: bound, Unit: "ms"},
+		{Name: "fastest second", Value: float64(highest), Unit: "ops"},
+		{Name: "drain after the schedule", Value: res.DurationSeconds - duration.Seconds(), Unit: "s"},
+	}, harness.LoadFigures("sustained", res)...)
 	r.Figures(t, figs...)
 	r.Series(t, harness.LoadSeries("sustained", res)...)
+	r.Note(t, "open loop offering %.0f ops/s for %s (the threshold plus the catalog's headroom); judged: successful requests over the whole run, first send to last reply, with no allowance", offered, duration)
 	require.NoError(t, err)
-	assert.Zero(t, res.Errors, "errors at the sustained rate (samples: %v)", res.ErrorSamples)
-	assert.Zero(t, res.Unsent, "requests the schedule could not send")
-	assert.LessOrEqual(t, drain, maxDrain.Seconds(), "replies still arriving after the schedule ended: the server fell behind")
-	harness.Holds(t, "SC-006", threshold, sustained)
-	if res.Latency.P95 > bound {
-		t.Errorf("SC-006: p95 %.3f ms at %.0f ops/s exceeds the degradation bound %.3f ms (baseline p95 %.3f ms at %.0f ops/s)",
-			res.Latency.P95, cfg.Rate, bound, baseline.Latency.P95, baseline.TargetRate)
+	for _, problem := range judge.Sustained(r.Catalog, res, bound) {
+		t.Error(problem)
 	}
 	return ctx
 }

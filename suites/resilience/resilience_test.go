@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
+	"github.com/redis-shared/conformance/suites/internal/judge"
 	"github.com/redis-shared/conformance/suites/internal/measure"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/target"
@@ -53,14 +54,14 @@ func TestInstanceFailure(t *testing.T) {
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
 		Setup(harness.NeedsVantage(target.Cluster)).
-		Assess("with the master killed, replica reads go on and writes come back within the catalog bound", assessMasterKilled).
+		Assess("with the master killed, the master Service answers writes again within the bound derived from the probe settings", assessMasterKilled).
 		Feature()
 	replicaDown := features.New("replica failure").
 		WithLabel("req", "SC-002").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
 		Setup(harness.NeedsVantage(target.Cluster)).
-		Assess("with the replica down, the master serves reads and writes without errors", assessReplicaDown).
+		Assess("with the replica down, reads and writes through the master Service all succeed", assessReplicaDown).
 		Feature()
 	restart := features.New("automatic restart of a failed instance").
 		WithLabel("req", "FR-010").
@@ -205,20 +206,23 @@ func assessMasterKilled(ctx context.Context, t *testing.T, _ *envconf.Config) co
 
 	writeOutage := measure.OutageAfter(writes.snapshot(), killed)
 	readOutage := measure.OutageAfter(reads.snapshot(), killed)
+	recovery := writeOutage.Since(killed, end)
 	r.Figures(t,
-		evidence.Figure{Name: "replica reads", Value: float64(len(reads.snapshot())), Unit: "count"},
-		evidence.Figure{Name: "failed replica reads", Value: float64(readOutage.Failed), Unit: "count"},
-		evidence.Figure{Name: "replica reads missing the seed key", Value: float64(staleReads.Load()), Unit: "count"},
+		evidence.Figure{Name: "master Service answered writes again after", Value: recovery.Seconds(), Unit: "s"},
 		evidence.Figure{Name: "writes", Value: float64(len(writes.snapshot())), Unit: "count"},
 		evidence.Figure{Name: "failed writes", Value: float64(writeOutage.Failed), Unit: "count"},
-		evidence.Figure{Name: "write outage", Value: writeOutage.Duration(end).Seconds(), Unit: "s"})
-	r.Note(t, "kill -9 of the master; a reader on %s and a writer on the master Service, one request each every %s; no automatic failover (no Sentinel), so writes wait for the restart", replicas[0].Name, requestEvery)
-	if reads.firstErr != nil {
-		r.Note(t, "first failed read: %v", reads.firstErr)
+		evidence.Figure{Name: "replica reads", Value: float64(len(reads.snapshot())), Unit: "count"},
+		evidence.Figure{Name: "failed replica reads", Value: float64(readOutage.Failed), Unit: "count"},
+		evidence.Figure{Name: "replica reads missing the seed key", Value: float64(staleReads.Load()), Unit: "count"})
+	r.Note(t, "kill -9 of the master; a writer on the master Service (as applications use it) and a reader on %s, one request each every %s. Without Sentinel there is no failover: writes pause while the master is down, until it is restarted and Ready again", replicas[0].Name, requestEvery)
+	if writes.firstErr != nil {
+		r.Note(t, "first failed write: %v", writes.firstErr)
 	}
 	require.NoError(t, waitErr)
 	require.NoError(t, observeErr)
-	judgeMasterKill(t, r, readOutage.Failed, writeOutage.Duration(end))
+	for _, problem := range judge.MasterDown(r.Catalog, recovery) {
+		t.Error(problem)
+	}
 	require.NoError(t, harness.Revert(ctx, revert), "restart the master")
 	return ctx
 }
@@ -254,11 +258,18 @@ func assessReplicaDown(ctx context.Context, t *testing.T, _ *envconf.Config) con
 	wg.Wait()
 	require.NoError(t, observeErr)
 	outage := measure.OutageAfter(traffic.snapshot(), stopped)
+	requests := len(traffic.snapshot())
 	r.Figures(t,
-		evidence.Figure{Name: "replica down for", Value: replicaHold.Seconds(), Unit: "s"},
-		evidence.Figure{Name: "master SET+GET", Value: float64(len(traffic.snapshot())), Unit: "count"},
-		evidence.Figure{Name: "master failures", Value: float64(outage.Failed), Unit: "count"})
-	assert.Zero(t, outage.Failed, "master failures while the replica was down (first: %v)", traffic.firstErr)
+		evidence.Figure{Name: "failed SET+GET through the master Service", Value: float64(outage.Failed), Unit: "count"},
+		evidence.Figure{Name: "SET+GET through the master Service", Value: float64(requests), Unit: "count"},
+		evidence.Figure{Name: "replica down for", Value: replicaHold.Seconds(), Unit: "s"})
+	r.Note(t, "the replica stopped; a client on the master Service, as applications use it, sends SET then GET every %s", requestEvery)
+	if traffic.firstErr != nil {
+		r.Note(t, "first failure: %v", traffic.firstErr)
+	}
+	for _, problem := range judge.ReplicaDown(r.Catalog, requests, outage.Failed) {
+		t.Error(problem)
+	}
 	require.NoError(t, harness.Revert(ctx, revert), "restart %s", replicas[0].Name)
 	return ctx
 }
@@ -433,12 +444,6 @@ func evictedKeys(ctx context.Context, t *testing.T, c *redis.Client) int {
 
 // judgeMasterKill is SC-002 on a master kill: failed replica reads within the
 // catalog threshold, and writes back within write_recovery_within.
-func judgeMasterKill(t *testing.T, r *harness.Run, failedReplicaReads int, writeOutage time.Duration) {
-	t.Helper()
-	harness.Holds(t, "SC-002", r.Threshold(t, "SC-002"), float64(failedReplicaReads))
-	harness.Holds(t, "SC-002", r.Bound(t, "SC-002", "write_recovery_within"), writeOutage.Seconds())
-}
-
 // judgeLostWrites is SC-007 (and FR-007) on a master kill: some writes were
 // acknowledged, and the lost ones are within the catalog threshold.
 func judgeLostWrites(t *testing.T, r *harness.Run, acknowledged, lost int) {

@@ -130,6 +130,19 @@ func (o Outage) Duration(end time.Time) time.Duration {
 	}
 }
 
+// Since is the time from the fault until requests succeeded again (until end when they
+// never did); zero when no request failed after the fault.
+func (o Outage) Since(fault, end time.Time) time.Duration {
+	switch {
+	case o.FirstFailure.IsZero():
+		return 0
+	case o.Recovered.IsZero():
+		return end.Sub(fault)
+	default:
+		return o.Recovered.Sub(fault)
+	}
+}
+
 // OutageAfter finds the outage that follows a fault: from the first failed request
 // at or after the fault to the first successful request after that failure. The
 // outcomes may come in any order.

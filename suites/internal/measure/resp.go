@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
 )
 
 // AttemptKind is a kind of unauthorized connection attempt.
@@ -44,8 +46,12 @@ func (k AttemptKind) String() string {
 // Tally counts the outcome of unauthorized attempts.
 type Tally struct {
 	Attempts int
-	// Rejected attempts got an error for PING (NOAUTH) or a closed connection.
+	// Rejected attempts were refused for authentication (probe.IsRejection, the one
+	// definition on every target).
 	Rejected int
+	// Other attempts got another error or a closed connection: not served, not a
+	// rejection either.
+	Other int
 	// Accepted attempts got PING answered: the server served an unauthenticated client.
 	Accepted int
 	// Unanswered attempts timed out: neither served nor refused, so not rejected.
@@ -110,22 +116,26 @@ func ProbeUnauthorized(ctx context.Context, dial DialFunc, kind AttemptKind, n i
 		}
 		_ = conn.SetDeadline(time.Now().Add(ioTimeout))
 		if _, err := conn.Write(out); err != nil {
-			// The server closed the connection: nothing of this batch was served.
+			// The server closed the connection: nothing of this batch was served, and
+			// a closed connection is not a rejection (probe.IsRejection).
 			tally.Attempts += batch
-			tally.Rejected += batch
+			tally.Other += batch
 			tally.Replies["closed"] += batch
 			_ = conn.Close()
 			conn = nil
 			continue
 		}
 		for i := range batch {
+			authReply := ""
 			if kind != WithoutPassword {
-				if _, err := ReadReply(reader); err != nil {
+				auth, err := ReadReply(reader)
+				if err != nil {
 					tally.countClosed(batch-i, err)
 					_ = conn.Close()
 					conn = nil
 					break
 				}
+				authReply = auth.Line()
 			}
 			reply, err := ReadReply(reader)
 			if err != nil {
@@ -137,10 +147,13 @@ func ProbeUnauthorized(ctx context.Context, dial DialFunc, kind AttemptKind, n i
 			tally.Attempts++
 			word := reply.FirstWord()
 			tally.Replies[word]++
-			if reply.IsError() {
-				tally.Rejected++
-			} else {
+			switch {
+			case !reply.IsError():
 				tally.Accepted++
+			case probe.IsRejection(authReply, reply.Line()):
+				tally.Rejected++
+			default:
+				tally.Other++
 			}
 		}
 	}
@@ -157,7 +170,7 @@ func (t *Tally) countClosed(n int, err error) {
 		t.Unanswered += n
 		return
 	}
-	t.Rejected += n
+	t.Other += n
 	t.Replies["closed"] += n
 }
 
@@ -184,6 +197,9 @@ type Reply struct {
 	Elements []Reply
 	Nil      bool
 }
+
+// Line is the reply's first line as sent, type byte included ("-NOAUTH ...").
+func (r Reply) Line() string { return string(r.Type) + r.Text }
 
 // IsError says whether the reply is an error.
 func (r Reply) IsError() bool { return r.Type == '-' }

@@ -29,8 +29,11 @@ type AuthTally struct {
 	Addr     string `json:"addr"`
 	Kind     string `json:"kind"`
 	Attempts int    `json:"attempts"`
-	// Rejected attempts got an error for PING (NOAUTH) or a closed connection.
+	// Rejected attempts were refused for authentication (IsRejection).
 	Rejected int `json:"rejected"`
+	// Other attempts got another error or a closed connection: not served, not a
+	// rejection either (SC-008 stays below 100 %).
+	Other int `json:"other"`
 	// Accepted attempts got PING answered: the server served an unauthenticated client.
 	Accepted int `json:"accepted"`
 	// Unanswered attempts failed to connect or timed out: neither served nor refused.
@@ -131,23 +134,33 @@ func attempts(ctx context.Context, r Resolver, addr, kind string, n int, bogus s
 			return tally
 		}
 		tally.Attempts++
-		words, err := attempt(ctx, r, addr, payload, len(cmds), ioTimeout)
-		for i, w := range words {
-			tally.Replies[cmds[i][0]+" "+strings.TrimLeft(w, "+-")]++
+		lines, err := attempt(ctx, r, addr, payload, len(cmds), ioTimeout)
+		for i, l := range lines {
+			word, _, _ := strings.Cut(l, " ")
+			tally.Replies[cmds[i][0]+" "+strings.TrimLeft(word, "+-")]++
 		}
 		switch {
-		case len(words) == len(cmds) && !strings.HasPrefix(words[len(words)-1], "-"):
+		case len(lines) == len(cmds) && !strings.HasPrefix(lines[len(lines)-1], "-"):
 			tally.Accepted++
-		case len(words) == len(cmds):
-			tally.Rejected++
+		case len(lines) == len(cmds):
+			authReply := ""
+			if len(cmds) > 1 {
+				authReply = lines[0]
+			}
+			if IsRejection(authReply, lines[len(lines)-1]) {
+				tally.Rejected++
+			} else {
+				tally.Other++
+			}
 		case isTimeout(err) || errors.Is(err, errNoConnect):
 			tally.Unanswered++
 			if tally.Error == "" {
 				tally.Error = err.Error()
 			}
 		default:
-			// The server closed the connection before PING was answered: not served.
-			tally.Rejected++
+			// The server closed the connection before PING was answered: not served,
+			// and not a rejection (IsRejection).
+			tally.Other++
 			tally.Replies["closed"]++
 		}
 	}
@@ -156,8 +169,9 @@ func attempts(ctx context.Context, r Resolver, addr, kind string, n int, bogus s
 
 var errNoConnect = errors.New("connect failed")
 
-// attempt sends payload on a fresh connection and returns the first word of each of
-// the want replies ("+OK", "-WRONGPASS", "+PONG"); fewer when the connection ended.
+// attempt sends payload on a fresh connection and returns the first line of each of
+// the want replies ("+OK", "-WRONGPASS invalid ...", "+PONG"); fewer when the
+// connection ended.
 func attempt(ctx context.Context, r Resolver, addr string, payload []byte, want int, ioTimeout time.Duration) ([]string, error) {
 	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
@@ -177,8 +191,7 @@ func attempt(ctx context.Context, r Resolver, addr string, payload []byte, want 
 		if err != nil {
 			return words, err
 		}
-		word, _, _ := strings.Cut(strings.TrimRight(line, "\r\n"), " ")
-		words = append(words, word)
+		words = append(words, strings.TrimRight(line, "\r\n"))
 	}
 	return words, nil
 }
