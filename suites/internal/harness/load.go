@@ -52,6 +52,15 @@ func LoadFigures(label string, res loadgen.Result) []evidence.Figure {
 		evidence.Figure{Name: name("p99"), Value: res.Latency.P99, Unit: "ms"},
 		evidence.Figure{Name: name("max"), Value: res.Latency.Max, Unit: "ms"},
 	)
+	// Open loop: the generator's own part of the latency (actual minus intended
+	// send time), beside it so a reader sees how much of a p95 is the generator.
+	if l := res.SendLateness; l != nil {
+		figs = append(figs,
+			evidence.Figure{Name: name("send lateness p50"), Value: l.P50, Unit: "ms"},
+			evidence.Figure{Name: name("send lateness p95"), Value: l.P95, Unit: "ms"},
+			evidence.Figure{Name: name("send lateness p99"), Value: l.P99, Unit: "ms"},
+		)
+	}
 	return figs
 }
 
