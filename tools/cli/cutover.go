@@ -24,7 +24,7 @@ var cutoverActions = []string{"plan", "apply", "verify", "rollback", "decommissi
 // beersystem cutover runbook (tools/cutover) against the cluster of a kubeconfig.
 func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintf(streams.ErrOut, "usage: conform cutover %s --kubeconfig PATH [flags]\n", joinActions())
+		fmt.Fprintf(streams.ErrOut, "usage: conform cutover %s --kubeconfig PATH [--context NAME] [flags]\n", joinActions())
 		if len(args) == 0 {
 			return ExitBadInput
 		}
@@ -36,6 +36,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	}
 	fs := newFlagSet("cutover "+action, streams)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG or ~/.kube/config)")
+	kubeContext := fs.String("context", "", "kubeconfig context (default: the kubeconfig's current context)")
 	var o cutover.Options
 	fs.StringVar(&o.Namespace, "namespace", cutover.DefaultNamespace, "namespace of the beersystem Deployment and the old Redis")
 	fs.StringVar(&o.Deployment, "deployment", cutover.DefaultDeployment, "the beersystem Deployment")
@@ -45,7 +46,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	fs.StringVar(&o.PasswordEnv, "password-env", "", "env var of the Redis password (default: guessed, REDIS and PASSWORD)")
 	fs.DurationVar(&o.WaitTimeout, "timeout", cutover.DefaultWaitTimeout, "bound of each wait for pods to go or become Ready")
 	fs.StringVar(&o.Gate.ReportPath, "report", "", "report.json of the conformance run as a preflight gate (default: no gate)")
-	fs.StringVar(&o.Gate.Mode, "gate", cutover.GateVerdictGo, "report gate: go (verdict GO) or except-cutover (all but FR-015..FR-018 pass)")
+	fs.StringVar(&o.Gate.Mode, "gate", cutover.GateVerdictGo, "report gate: go (verdict GO; before the cutover, waive FR-015..FR-018 in the run's waivers file)")
 	soakFlag := fs.Duration("soak", 0, "decommission: minimum age of the cutover (default: FR-018 soak_time from the catalog)")
 	var d cutover.DecommissionOptions
 	fs.BoolVar(&d.Confirm, "confirm", false, "decommission: delete the old Redis objects (without it: only print them)")
@@ -99,10 +100,15 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if *soakFlag < 0 {
 		return fail(streams, ExitBadInput, "cutover: --soak %s: want a positive duration", *soakFlag)
 	}
-	if o.Gate.Mode != cutover.GateVerdictGo && o.Gate.Mode != cutover.GateExceptCutover {
-		return fail(streams, ExitBadInput, "cutover: --gate %q: want %s or %s", o.Gate.Mode, cutover.GateVerdictGo, cutover.GateExceptCutover)
+	// Known deviations are waivers in the report now (WAIVERS=, conform report
+	// --waivers), with an owner and an expiry, not a hard-coded gate mode.
+	if o.Gate.Mode == cutover.GateExceptCutover {
+		return fail(streams, ExitBadInput, "cutover: --gate %s is replaced by waivers: waive FR-015..FR-018 until the window ends in a waivers file (make conformance WAIVERS=file) and gate on %s", o.Gate.Mode, cutover.GateVerdictGo)
 	}
-	cs, err := cutoverClient(*kubeconfig)
+	if o.Gate.Mode != cutover.GateVerdictGo {
+		return fail(streams, ExitBadInput, "cutover: --gate %q: want %s", o.Gate.Mode, cutover.GateVerdictGo)
+	}
+	cs, err := cutoverClient(*kubeconfig, *kubeContext)
 	if err != nil {
 		return fail(streams, ExitBadInput, "cutover: %v", err)
 	}
@@ -241,7 +247,8 @@ func dataPlaneClient(ctx context.Context, cs kubernetes.Interface, addr, secret 
 	}), nil
 }
 
-// cutoverClient opens the cluster of a kubeconfig with a deadline on every request.
-func cutoverClient(kubeconfig string) (kubernetes.Interface, error) {
-	return cutover.Clientset(kubeconfig)
+// cutoverClient opens the cluster of a kubeconfig context with a deadline on every
+// request.
+func cutoverClient(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
+	return cutover.ClientsetContext(kubeconfig, kubeContext)
 }

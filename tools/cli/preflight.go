@@ -51,15 +51,16 @@ func runPreflight(_ context.Context, args []string, streams IOStreams) int {
 			return fail(streams, ExitBadInput, "preflight: %v", err)
 		}
 		facts[report.FactKubeServer], facts[report.FactKubeContext], facts[report.FactKubeNamespace] = kc.Server, kc.Context, target.KubeNamespace
-		fmt.Fprintf(streams.Out, "conformance: target kube: API server %s, context %s, namespace %s; disruptive checks: %s\n",
-			kc.Server, kc.Context, target.KubeNamespace,
-			yesNo(*disruptive, "YES (Redis pods deleted with grace 0, confirmed for context "+kc.Context+")", "no (DISRUPTIVE=1 CONFIRM="+kc.Context+" to run them)"))
+		// A refusal is the only line: it names the server and context itself.
 		if *disruptive && *confirm != kc.Context {
 			if *confirm == "" {
 				return fail(streams, ExitBadInput, "preflight: DISRUPTIVE=1 deletes the Redis pods of context %q (%s): confirm with CONFIRM=%s", kc.Context, kc.Server, kc.Context)
 			}
 			return fail(streams, ExitBadInput, "preflight: CONFIRM=%s does not name the context about to be disrupted, %q (%s)", *confirm, kc.Context, kc.Server)
 		}
+		fmt.Fprintf(streams.Out, "conformance: target kube: API server %s, context %s, namespace %s; disruptive checks: %s\n",
+			kc.Server, kc.Context, target.KubeNamespace,
+			yesNo(*disruptive, "YES (Redis pods deleted with grace 0, confirmed for context "+kc.Context+")", "no (DISRUPTIVE=1 CONFIRM="+kc.Context+" to run them)"))
 	default:
 		return fail(streams, ExitBadInput, "preflight: --target %q: want sandbox or kube", *tgt)
 	}
