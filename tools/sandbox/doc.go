@@ -92,6 +92,10 @@
 // State.StopExporter (kept down by the supervisor until the returned Revert is
 // called) and State.WaitHealthy. For the cutover rehearsal, State.StopOldRedis
 // decommissions the old beersystem Redis the same way (Revert starts it again, empty).
+// For the edge cases: State.Partition (an nftables table in a replica's namespace
+// drops everything to and from the master), State.RotatePassword (new password file,
+// then master and each replica restarted with their exporters, in the runbook's
+// order), State.MemoryLimit and State.OOMKills (the container's cgroup).
 //
 // # What the sandbox cannot emulate
 //

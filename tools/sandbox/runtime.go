@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -29,6 +28,7 @@ const (
 
 // EnvRedis8Dir names the folder `make redis8` fills (redis-server and redis_exporter
 // wrappers); by default bin/redis8 next to the conform binary or under the module root.
+// "off" runs the machine's Debian packages (the fallback) on purpose.
 const EnvRedis8Dir = "REDIS_SHARED_REDIS8_DIR"
 
 // dataRootBase holds the instances' data when the state dir is on tmpfs: fsync there
@@ -114,7 +114,11 @@ func runtimeBinaries(metrics bool) (binaries, map[string]string, error) {
 // redis8Dir returns the folder holding the redis8 wrappers, or "" and why not.
 func redis8Dir() (string, string) {
 	var candidates []string
-	if env := os.Getenv(EnvRedis8Dir); env != "" {
+	env := os.Getenv(EnvRedis8Dir)
+	if env == "off" {
+		return "", EnvRedis8Dir + "=off"
+	}
+	if env != "" {
 		candidates = append(candidates, env)
 	}
 	if exe, err := os.Executable(); err == nil {
@@ -308,6 +312,3 @@ func holdsEmulated(key string) bool {
 	}
 	return false
 }
-
-// since is a figure-friendly duration.
-func since(t time.Time) time.Duration { return time.Since(t).Round(time.Millisecond) }

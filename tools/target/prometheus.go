@@ -51,6 +51,8 @@ type PromRule struct {
 	State  string `json:"state"`
 	Health string `json:"health"`
 	Query  string `json:"query"`
+	// Duration is an alerting rule's `for` in seconds.
+	Duration float64 `json:"duration"`
 }
 
 // PromAlert is one pending or firing alert.
