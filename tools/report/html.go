@@ -203,7 +203,8 @@ func percentilePlot(series []evidence.Series) (template.HTML, error) {
 	p.X.Min, p.X.Max = 0, maxX+0.25
 	p.Y.Min = 0
 	p.Legend.Top, p.Legend.Left = true, true
-	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(6)
+	p.Legend.XOffs, p.Legend.YOffs = vg.Points(8), -vg.Points(10)
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
 	return renderSVG(p)
 }
 
@@ -265,7 +266,7 @@ th { background: #f6f8fa; }
 .skip .mark, .not-run .mark { color: #6e7781; }
 .filters button { margin-right: .3em; } .filters button.off { opacity: .4; }
 .hint { color: #9a6700; } .msg { color: #cf222e; white-space: pre-wrap; }
-details { margin: .2em 0; } .plots { display: flex; flex-wrap: wrap; gap: 1em; } .plot svg { max-width: 100%; height: auto; }
+details { margin: .2em 0; } .plots { display: flex; flex-wrap: wrap; gap: 1em; } .plot { margin: 0; } .plot svg { max-width: 100%; height: auto; }
 .facts td:first-child { white-space: nowrap; } .small { color: #57606a; font-size: 90%; }
 </style>
 </head>
