@@ -297,8 +297,8 @@ func (r *Report) Decide() {
 //  2. any check failed (a flaky one included): fail.
 //  3. any check that should have run did not (its part of the run is missing): not-run.
 //  4. a proof kind without a passing check: not-run, "<kind> proof missing: <why>",
-//     the why being the skip reason of a check of that kind when there is one; when
-//     every check skipped the status is skip instead.
+//     the why being the skip reason of a check of that kind when there is one (a
+//     requirement whose checks all skipped is not-run too: nothing proved it).
 //  5. otherwise (every proof kind has a passing check; skips of extra checks
 //     aside): pass.
 func requirementStatus(rr RequirementResult) (string, string) {
@@ -359,9 +359,6 @@ func requirementStatus(rr RequirementResult) (string, string) {
 		unproven = append(unproven, kind+" proof missing: "+why)
 	}
 	if len(unproven) > 0 {
-		if count[StatusSkip] == len(rr.Checks) {
-			return StatusSkip, "every check was skipped: " + strings.Join(unproven, "; ")
-		}
 		return StatusNotRun, strings.Join(unproven, "; ")
 	}
 	return StatusPass, fmt.Sprintf("%d of %d checks passed (proof: %s), %d skipped", count[StatusPass], len(rr.Checks), strings.Join(rr.ProofKinds, ", "), count[StatusSkip])

@@ -80,11 +80,11 @@ func TestBuildDecidesRequirementStatus(t *testing.T) {
 			verdict: VerdictNoGo,
 		},
 		{
-			name:   "all checks skipped is skip, never pass",
+			name:   "all checks skipped is not-run, never pass",
 			policy: passingPolicy(),
 			tests: events(ev("run", "TestPerf/latency"), ev("output", "TestPerf/latency", "    perf_test.go:12: no probe pod\n"), ev("skip", "TestPerf/latency"),
 				ev("run", "TestNet/outside_refused"), ev("pass", "TestNet/outside_refused"), ev("pass", "")),
-			want:    map[string]string{"FR-005": StatusPass, "SC-001": StatusSkip, "FR-015": StatusNotRun},
+			want:    map[string]string{"FR-005": StatusPass, "SC-001": StatusNotRun, "FR-015": StatusNotRun},
 			verdict: VerdictNoGo,
 		},
 		{
@@ -266,7 +266,7 @@ func TestBuildInheritsASkipOfTheWholeTestFunction(t *testing.T) {
 	require.Len(t, sc001.Checks, 1)
 	assert.Equal(t, StatusSkip, sc001.Checks[0].Status)
 	assert.Equal(t, "no data plane on this target", sc001.Checks[0].SkipReason)
-	assert.Equal(t, StatusSkip, sc001.Status)
+	assert.Equal(t, StatusNotRun, sc001.Status)
 }
 
 func TestAFeatureWhoseAssessmentsAllSkippedIsASkipNotAPass(t *testing.T) {
@@ -295,7 +295,7 @@ func TestAFeatureWhoseAssessmentsAllSkippedIsASkipNotAPass(t *testing.T) {
 	sc001 := rep.Requirements[1]
 	require.Len(t, sc001.Checks, 1)
 	assert.Equal(t, StatusSkip, sc001.Checks[0].Status)
-	assert.Equal(t, StatusSkip, sc001.Status)
+	assert.Equal(t, StatusNotRun, sc001.Status)
 }
 
 func chk(kind, status string) CheckResult {
@@ -334,8 +334,8 @@ func TestRequirementStatusRules(t *testing.T) {
 			"", []CheckResult{chk("static", StatusPass)}, StatusNotRun, "disruptive proof missing: no disruptive check applies to this target"},
 		{"a passing check of another kind does not prove a listed one", []string{"live"},
 			"", []CheckResult{chk("static", StatusPass)}, StatusNotRun, "live proof missing: no live check applies to this target"},
-		{"every check skipped: skip", []string{"disruptive"},
-			"", []CheckResult{chk("disruptive", StatusSkip)}, StatusSkip, "every check was skipped: disruptive proof missing: disruptive checks run only with --disruptive (make conformance DISRUPTIVE=1)"},
+		{"every check skipped: not-run, never pass", []string{"disruptive"},
+			"", []CheckResult{chk("disruptive", StatusSkip)}, StatusNotRun, "disruptive proof missing: disruptive checks run only with --disruptive (make conformance DISRUPTIVE=1)"},
 		{"every kind has a passing check, an extra one skipped: pass", []string{"static", "live"},
 			"", []CheckResult{chk("static", StatusPass), chk("live", StatusPass), chk("live", StatusSkip)}, StatusPass, "2 of 3 checks passed (proof: static, live), 1 skipped"},
 	}
