@@ -7,7 +7,7 @@
 # custom:
 #   requirements: [FR-011, SC-008]
 #   severity: critical
-#   inputs: [values, tofu]
+#   inputs: [values, manifests, tofu]
 package redis.auth
 
 import data.lib.k8s
@@ -108,3 +108,17 @@ deny contains v if {
 	non_empty_string(object.get(variable, "default", null))
 	v := util.violation(sprintf("tofu variable %s", [name]), "default", "(a plaintext password)", "no default password")
 }
+
+# Each rendered redis container and where it gets its password.
+evidence contains sprintf("%s: container %s reads the password %s", [k8s.id(o), c.name, password_source(c)]) if {
+	some [o, c] in k8s.redis_containers
+}
+
+password_source(c) := sprintf("from the file %s", [e.value]) if {
+	some e in object.get(c, "env", [])
+	e.name == "REDIS_PASSWORD_FILE"
+} else := "from a Secret" if {
+	some e in object.get(c, "env", [])
+	e.name == "REDIS_PASSWORD"
+	e.valueFrom.secretKeyRef
+} else := "from nowhere the gate can see"

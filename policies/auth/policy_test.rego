@@ -53,3 +53,16 @@ test_default_password_variable_is_denied if {
 	bad := testing.patched([{"op": "add", "path": "/tofu/variables/redis_password", "value": {"default": "hunter2"}}])
 	testing.denied(auth.deny, "tofu variable redis_password") with input as bad
 }
+
+test_evidence_says_where_each_redis_container_reads_the_password if {
+	found := auth.evidence with input as testing.good
+	"StatefulSet redis/redis-shared-master: container redis reads the password from the file /opt/bitnami/redis/secrets/redis-password" in found
+	"StatefulSet redis/redis-shared-replicas: container redis reads the password from nowhere the gate can see" in found
+	from_secret := testing.patched([{"op": "add", "path": "/manifests/8/spec/template/spec/containers/0/env/-", "value": {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": "redis-shared-auth", "key": "redis-password"}}}}])
+	"StatefulSet redis/redis-shared-replicas: container redis reads the password from a Secret" in auth.evidence with input as from_secret
+}
+
+test_literal_password_in_extra_env_vars_is_denied_by_the_rendering if {
+	bad := testing.patched([{"op": "add", "path": "/manifests/7/spec/template/spec/containers/0/env/-", "value": {"name": "REDIS_PASSWORD", "value": "hunter2"}}])
+	testing.denied(auth.deny, "container redis env REDIS_PASSWORD is \"(a plaintext password)\"") with input as bad
+}

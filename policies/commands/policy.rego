@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-014]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.commands
 
 import data.lib.k8s

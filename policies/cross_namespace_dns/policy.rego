@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-017]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.cross_namespace_dns
 
 import data.lib.k8s

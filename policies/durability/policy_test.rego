@@ -16,3 +16,12 @@ test_redis_defaults_apply_when_unset if {
 	testing.denied(denials, `master redis.conf appendonly is "no"`)
 	testing.denied(denials, `master redis.conf appendfsync is "everysec"`)
 }
+
+test_rendered_everysec_is_denied if {
+	bad := testing.patched([{"op": "replace", "path": "/manifests/6/data/master.conf", "value": "appendfsync everysec"}])
+	testing.denied(durability.deny, "ConfigMap redis/redis-shared-configuration: data master.conf (with redis.conf) appendfsync") with input as bad
+}
+
+test_evidence_names_the_rendered_configuration if {
+	"ConfigMap redis/redis-shared-configuration: master appendonly yes, appendfsync always" in durability.evidence with input as testing.good
+}

@@ -8,7 +8,7 @@
 # custom:
 #   requirements: [SC-002]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.failover_reads
 
 import data.lib.k8s

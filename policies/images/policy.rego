@@ -8,7 +8,7 @@
 # custom:
 #   requirements: [FR-002]
 #   severity: critical
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.images
 
 import data.lib.k8s

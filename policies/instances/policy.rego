@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-002]
 #   severity: critical
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.instances
 
 import data.lib.k8s

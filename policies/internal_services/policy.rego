@@ -7,7 +7,7 @@
 # custom:
 #   requirements: [FR-003]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.internal_services
 
 import data.lib.k8s
@@ -65,4 +65,24 @@ all_namespaces_peer(rule) if {
 	some peer in rule.from
 	peer.namespaceSelector == {}
 	object.get(peer, "podSelector", {}) == {}
+}
+
+# A cluster Service Kubernetes would reject is not reachable at all.
+deny contains v if {
+	some [object_id, field, found] in k8s.invalid_ports
+	some o in k8s.services_rendered
+	k8s.id(o) == object_id
+	object.get(o, ["spec", "type"], "ClusterIP") != "LoadBalancer"
+	v := util.violation(object_id, field, found, "a port Kubernetes accepts (1-65535, or a port name for targetPort)")
+}
+
+evidence contains k8s.service_text(o) if {
+	some o in k8s.services_rendered
+	o.metadata.name in cluster_services
+}
+
+evidence contains sprintf("%s: ingress admits the Redis port from every namespace", [k8s.id(np)]) if {
+	some np in k8s.objects
+	np.kind == "NetworkPolicy"
+	admits_all_namespaces(np)
 }

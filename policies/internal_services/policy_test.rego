@@ -35,3 +35,21 @@ test_rendered_rule_for_every_port_and_namespace_passes if {
 	bad := testing.patched([{"op": "replace", "path": "/manifests/5/spec/ingress", "value": [{"from": [{"namespaceSelector": {}}]}]}])
 	count(internal_services.deny) == 0 with input as bad
 }
+
+test_cluster_service_port_kubernetes_rejects_is_denied if {
+	bad := testing.patched([{"op": "replace", "path": "/manifests/0/spec/ports/0/port", "value": 0}])
+	testing.denied(internal_services.deny, "Service redis/redis-shared-master: spec.ports[0].port is 0") with input as bad
+}
+
+test_evidence_names_the_cluster_services_and_the_network_policy if {
+	internal_services.evidence == {
+		"NetworkPolicy redis/redis-shared: ingress admits the Redis port from every namespace",
+		"Service redis/redis-shared-master: type ClusterIP, ports 6379",
+		"Service redis/redis-shared-replicas: type ClusterIP, ports 6379",
+	} with input as testing.good
+}
+
+test_rule_without_peers_admits_every_namespace if {
+	open := testing.patched([{"op": "remove", "path": "/manifests/5/spec/ingress/0/from"}])
+	count(internal_services.deny) == 0 with input as open
+}

@@ -7,7 +7,7 @@
 # custom:
 #   requirements: [FR-004]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.lan_loadbalancer
 
 import data.lib.k8s
@@ -32,12 +32,26 @@ deny contains v if {
 	v := util.violation("values", "extraDeploy (LoadBalancer template) annotations", null, "metallb.io/loadBalancerIPs from lanService.loadBalancerIP")
 }
 
+# What Helm renders decides: with no LoadBalancer in the rendering there is no LAN
+# entry point, whatever the values say (lanService.enabled false, a template that
+# renders nothing).
 deny contains v if {
 	k8s.has_manifests
-	k8s.lan_enabled
-	count([s | some s in k8s.manifest_services; s.type == "LoadBalancer"]) == 0
-	v := util.violation("manifests", "Service type LoadBalancer", null, "the LAN Service that lanService enables, rendered")
+	count(rendered_load_balancers) == 0
+	v := util.violation("manifests", "Service type LoadBalancer", null, "the LAN Service (lanService rendered through extraDeploy)")
 }
+
+rendered_load_balancers := [o | some o in k8s.services_rendered; o.spec.type == "LoadBalancer"]
+
+# A LoadBalancer Kubernetes would reject (port 0, 70000, -1) is no entry point.
+deny contains v if {
+	some [object_id, field, found] in k8s.invalid_ports
+	some o in rendered_load_balancers
+	k8s.id(o) == object_id
+	v := util.violation(object_id, field, found, "a port Kubernetes accepts (1-65535, or a port name for targetPort)")
+}
+
+evidence contains k8s.service_text(o) if some o in rendered_load_balancers
 
 # addresses are [service, field, address] for every address a LoadBalancer asks for.
 addresses contains [s, s.fields.ip, s.ip] if {

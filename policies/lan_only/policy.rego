@@ -9,7 +9,7 @@
 # custom:
 #   requirements: [FR-005, SC-004]
 #   severity: critical
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.lan_only
 
 import data.lib.k8s
@@ -82,3 +82,45 @@ deny contains v if {
 	p.hostPort
 	v := util.violation(k8s.id(o), sprintf("container %s hostPort", [c.name]), p.hostPort, "no host ports")
 }
+
+# The pods are reachable at their own addresses too: without a rendered NetworkPolicy
+# nothing limits who connects to them (the source ranges guard only the LoadBalancer).
+deny contains v if {
+	k8s.has_manifests
+	count(network_policies) == 0
+	v := util.violation("manifests", "NetworkPolicy", null, "the chart's NetworkPolicy (networkPolicy.enabled true) admitting only the cluster and the LAN")
+}
+
+network_policies := [np | some np in k8s.objects; np.kind == "NetworkPolicy"]
+
+# An ingress rule without peers admits every source (networkPolicy.allowExternal true
+# renders one); an ipBlock must lie inside the LAN.
+deny contains v if {
+	some np in network_policies
+	some i, rule in object.get(np, ["spec", "ingress"], [])
+	count(object.get(rule, "from", [])) == 0
+	v := util.violation(k8s.id(np), sprintf("spec.ingress[%d].from", [i]), "every source", lan_text)
+}
+
+deny contains v if {
+	some np in network_policies
+	some i, rule in object.get(np, ["spec", "ingress"], [])
+	some peer in object.get(rule, "from", [])
+	block := object.get(peer, "ipBlock", null)
+	block != null
+	not net.within_lan(object.get(block, "cidr", null))
+	v := util.violation(k8s.id(np), sprintf("spec.ingress[%d].from[].ipBlock.cidr", [i]), object.get(block, "cidr", null), lan_text)
+}
+
+evidence contains sprintf("%s: ingress from the cluster and %s only", [k8s.id(np), concat(",", sort(ip_blocks(np)))]) if {
+	some np in network_policies
+}
+
+ip_blocks(np) := {peer.ipBlock.cidr |
+	some rule in object.get(np, ["spec", "ingress"], [])
+	some peer in object.get(rule, "from", [])
+	peer.ipBlock.cidr
+}
+
+# Every rendered Service is judged, whatever template made it (extraDeploy included).
+evidence contains k8s.service_text(o) if some o in k8s.services_rendered

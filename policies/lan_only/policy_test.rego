@@ -69,3 +69,30 @@ test_load_balancer_as_tofu_manifest_is_checked_too if {
 	bad := testing.patched([{"op": "add", "path": "/tofu/resources/-", "value": res}])
 	testing.denied(lan_only.deny, "tofu kubernetes_manifest.lan: spec.loadBalancerSourceRanges is not set") with input as bad
 }
+
+test_rendering_without_network_policy_is_denied if {
+	bad := testing.patched([{"op": "remove", "path": "/manifests/5"}])
+	testing.denied(lan_only.deny, "manifests: NetworkPolicy is not set") with input as bad
+}
+
+test_network_policy_rule_for_every_source_is_denied if {
+	bad := testing.patched([{"op": "remove", "path": "/manifests/5/spec/ingress/0/from"}])
+	testing.denied(lan_only.deny, `spec.ingress[0].from is "every source"`) with input as bad
+}
+
+test_network_policy_ip_block_outside_the_lan_is_denied if {
+	bad := testing.patched([{"op": "replace", "path": "/manifests/5/spec/ingress/0/from/1/ipBlock/cidr", "value": "0.0.0.0/0"}])
+	testing.denied(lan_only.deny, `ipBlock.cidr is "0.0.0.0/0"`) with input as bad
+}
+
+test_bare_address_as_source_range_is_denied if {
+	bad := testing.patched([{"op": "replace", "path": "/manifests/4/spec/loadBalancerSourceRanges", "value": ["192.168.4.10"]}])
+	testing.denied(lan_only.deny, `spec.loadBalancerSourceRanges is "192.168.4.10"`) with input as bad
+}
+
+test_evidence_names_every_rendered_service_and_the_network_policy if {
+	found := lan_only.evidence with input as testing.good
+	"NetworkPolicy redis/redis-shared: ingress from the cluster and 192.168.4.0/24 only" in found
+	"Service redis/redis-shared-lan: type LoadBalancer, address 192.168.4.201, no NodePorts, sources 192.168.4.0/24, ports 6379" in found
+	count(found) == 6
+}

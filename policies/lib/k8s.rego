@@ -7,6 +7,7 @@
 package lib.k8s
 
 import data.lib.tofu
+import data.lib.util
 import data.lib.values
 
 has_manifests if is_array(input.manifests)
@@ -123,7 +124,8 @@ chart_service(role, name) := {
 	},
 }
 
-lan_enabled if values.get(["lanService", "enabled"], false) == true
+# lan_enabled reads lanService.enabled the way the extraDeploy template's `if` does.
+lan_enabled if util.truthy(values.get(["lanService", "enabled"], false))
 
 # lan_templates are the extraDeploy entries that render a LoadBalancer; templates may be
 # strings or objects, so both are read as YAML text.
@@ -171,3 +173,87 @@ lan_service := [{
 ]
 
 load_balancers := [s | some s in services; s.type == "LoadBalancer"]
+
+# service_text is one line of evidence for a rendered Service.
+service_text(o) := sprintf("%s: type %s%s%s%s, ports %s", [
+	id(o),
+	object.get(o, ["spec", "type"], "ClusterIP"),
+	address_text(o),
+	node_ports_text(o),
+	sources_text(o),
+	concat(",", [sprintf("%v", [p.port]) | some p in object.get(o, ["spec", "ports"], [])]),
+])
+
+address_text(o) := sprintf(", address %s", [o.metadata.annotations["metallb.io/loadBalancerIPs"]]) if {
+	o.metadata.annotations["metallb.io/loadBalancerIPs"]
+} else := ""
+
+node_ports_text(o) := ", no NodePorts" if {
+	o.spec.type == "LoadBalancer"
+	o.spec.allocateLoadBalancerNodePorts == false
+} else := ", with NodePorts" if {
+	object.get(o, ["spec", "type"], "ClusterIP") in {"LoadBalancer", "NodePort"}
+} else := ""
+
+sources_text(o) := sprintf(", sources %s", [concat(",", o.spec.loadBalancerSourceRanges)]) if {
+	o.spec.type == "LoadBalancer"
+	is_array(o.spec.loadBalancerSourceRanges)
+} else := ", no source ranges" if {
+	o.spec.type == "LoadBalancer"
+} else := ""
+
+services_rendered := [o | some o in objects; o.kind == "Service"]
+
+# invalid_ports are [object, field, value] for Service ports Kubernetes would reject:
+# port and nodePort (when set) outside 1-65535 or not whole numbers, targetPort
+# neither such a number nor a port name.
+invalid_ports contains [id(o), sprintf("spec.ports[%d].port", [i]), p.port] if {
+	some o in services_rendered
+	some i, p in object.get(o, ["spec", "ports"], [])
+	not util.valid_port(object.get(p, "port", null))
+}
+
+invalid_ports contains [id(o), sprintf("spec.ports[%d].nodePort", [i]), p.nodePort] if {
+	some o in services_rendered
+	some i, p in object.get(o, ["spec", "ports"], [])
+	p.nodePort != null
+	not util.valid_port(p.nodePort)
+}
+
+invalid_ports contains [id(o), sprintf("spec.ports[%d].targetPort", [i]), p.targetPort] if {
+	some o in services_rendered
+	some i, p in object.get(o, ["spec", "ports"], [])
+	not valid_target_port(p.targetPort)
+}
+
+valid_target_port(t) if util.valid_port(t)
+
+valid_target_port(t) if {
+	is_string(t)
+	regex.match(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, t)
+	count(t) <= 15
+}
+
+# rendered_config is the redis.conf text one role's redis-server gets from the rendered
+# configuration ConfigMap: redis.conf, then <role>.conf (the chart's start scripts copy
+# both). Undefined when no such ConfigMap was rendered.
+rendered_config(role) := concat("\n", [object.get(cm, ["data", "redis.conf"], ""), object.get(cm, ["data", sprintf("%s.conf", [role])], "")]) if {
+	some cm in objects
+	cm.kind == "ConfigMap"
+	endswith(cm.metadata.name, "-configuration")
+}
+
+# rendered_setting is a directive's effective argument in the rendered configuration.
+rendered_setting(role, name, default_value) := args if {
+	lines := values.config_lines(rendered_config(role))
+	some i, line in lines
+	line[0] == name
+	not values.later_line(lines, i, name)
+	args := line[1]
+} else := default_value
+
+configuration_object := id(cm) if {
+	some cm in objects
+	cm.kind == "ConfigMap"
+	endswith(cm.metadata.name, "-configuration")
+}

@@ -30,13 +30,11 @@ pool_text := sprintf("an address in %s-%s", [util.bound("FR-004", "pool_first"),
 
 lan_cidr := util.bound("FR-005", "lan_cidr")
 
-# within_lan holds for a valid CIDR (or bare address) wholly inside the LAN (FR-005).
+# within_lan holds for a valid CIDR wholly inside the LAN (FR-005). A bare address is
+# not a range: Kubernetes rejects it in loadBalancerSourceRanges (CIDR notation only).
 within_lan(range) if {
 	is_string(range)
-	net.cidr_is_valid(cidr(range))
-	net.cidr_contains(lan_cidr, cidr(range))
+	contains(range, "/")
+	net.cidr_is_valid(range)
+	net.cidr_contains(lan_cidr, range)
 }
-
-cidr(range) := range if contains(range, "/")
-
-cidr(range) := concat("", [range, "/32"]) if not contains(range, "/")

@@ -36,3 +36,36 @@ unit_milliseconds := {"ms": 1, "s": 1000, "m": 60000, "h": 3600000}
 at(arr, i, _) := arr[i] if count(arr) > i
 
 at(arr, i, default_value) := default_value if count(arr) <= i
+
+# truthy is how a Go template's `if` (the chart's templates) reads a value: false, 0,
+# "", null and empty lists and maps are false, everything else is true. So
+# `enabled: "false"` is on, as the chart renders it.
+truthy(x) if x == true
+
+truthy(x) if {
+	is_number(x)
+	x != 0
+}
+
+truthy(x) if {
+	is_string(x)
+	x != ""
+}
+
+truthy(x) if {
+	is_array(x)
+	count(x) > 0
+}
+
+truthy(x) if {
+	is_object(x)
+	count(x) > 0
+}
+
+# valid_port is a Kubernetes port number: an integer from 1 to 65535.
+valid_port(p) if {
+	is_number(p)
+	p == floor(p)
+	p >= 1
+	p <= 65535
+}

@@ -33,3 +33,21 @@ test_at_falls_back_past_the_end if {
 	util.at([1], 0, 9) == 1
 	util.at([1], 1, 9) == 9
 }
+
+test_truthy_reads_values_like_a_go_template if {
+	every x in [true, 1, -1, "false", "0", [0], {"a": null}] {
+		util.truthy(x)
+	}
+	every x in [false, 0, "", null, [], {}] {
+		not util.truthy(x)
+	}
+}
+
+test_valid_ports_are_whole_numbers_from_1_to_65535 if {
+	every p in [1, 6379, 65535] {
+		util.valid_port(p)
+	}
+	every p in [0, -1, 70000, 6379.5, "6379", null] {
+		not util.valid_port(p)
+	}
+}

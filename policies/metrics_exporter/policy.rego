@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-008]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.metrics_exporter
 
 import data.lib.k8s

@@ -7,7 +7,7 @@
 # custom:
 #   requirements: [FR-001]
 #   severity: high
-#   inputs: [values, tofu]
+#   inputs: [values, manifests, tofu]
 package redis.namespace
 
 import data.lib.k8s

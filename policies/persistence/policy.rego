@@ -3,11 +3,13 @@
 # description: >-
 #   Master and replica keep /data on a PersistentVolumeClaim of the local-path
 #   provisioner's StorageClass ("local-path"; kind names the same provisioner's class
-#   "standard", so the kind layering may use that) with an explicit size.
+#   "standard", so the kind layering may use that) with an explicit size, and Redis
+#   writes its data there: AOF on, or RDB save points (with neither, nothing survives
+#   a restart).
 # custom:
 #   requirements: [FR-007]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.persistence
 
 import data.lib.k8s
@@ -71,4 +73,35 @@ deny contains v if {
 	some claim in object.get(o, ["spec", "volumeClaimTemplates"], [])
 	not claim.spec.resources.requests.storage
 	v := util.violation(k8s.id(o), "spec.volumeClaimTemplates[].spec.resources.requests.storage", null, "a size")
+}
+
+# Nothing is written to /data when AOF is off and no RDB save point is set (an empty
+# or missing save line), in the values and in the configuration the chart rendered.
+no_snapshots(save) if trim_space(save) == ""
+
+deny contains v if {
+	some role in values.roles
+	appendonly := values.setting(role, "appendonly", "no")
+	lower(appendonly) != "yes"
+	no_snapshots(values.setting(role, "save", ""))
+	v := util.violation("values", sprintf("%s redis.conf appendonly and save", [role]), sprintf("appendonly %s, no save point", [appendonly]), "appendonly yes or RDB save points (nothing is persisted otherwise)")
+}
+
+deny contains v if {
+	some role in values.roles
+	k8s.rendered_config(role)
+	appendonly := k8s.rendered_setting(role, "appendonly", "no")
+	lower(appendonly) != "yes"
+	no_snapshots(k8s.rendered_setting(role, "save", ""))
+	v := util.violation(k8s.configuration_object, sprintf("data %s.conf (with redis.conf) appendonly and save", [role]), sprintf("appendonly %s, no save point", [appendonly]), "appendonly yes or RDB save points (nothing is persisted otherwise)")
+}
+
+evidence contains sprintf("%s: PVC %s %s, class %s", [k8s.id(o), claim.metadata.name, object.get(claim, ["spec", "resources", "requests", "storage"], "?"), object.get(claim, ["spec", "storageClassName"], "default")]) if {
+	some [o, _] in k8s.redis_containers
+	some claim in object.get(o, ["spec", "volumeClaimTemplates"], [])
+}
+
+evidence contains sprintf("%s: %s appendonly %s, save %q", [k8s.configuration_object, role, k8s.rendered_setting(role, "appendonly", "no"), k8s.rendered_setting(role, "save", "")]) if {
+	some role in values.roles
+	k8s.rendered_config(role)
 }

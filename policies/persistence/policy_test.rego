@@ -39,3 +39,21 @@ test_rendered_claim_of_other_class_or_without_size_is_denied if {
 	testing.denied(denials, "StatefulSet redis/redis-shared-master: spec.volumeClaimTemplates[].spec.storageClassName")
 	testing.denied(denials, "requests.storage")
 }
+
+test_nothing_persisted_is_denied if {
+	overlay := {"commonConfiguration": "appendonly no"}
+	testing.denied(persistence.deny, "master redis.conf appendonly and save is \"appendonly no, no save point\"") with input as testing.with_values(overlay)
+	bad := testing.patched([{"op": "replace", "path": "/manifests/6/data/redis.conf", "value": "appendonly no\nsave \"\""}])
+	testing.denied(persistence.deny, "ConfigMap redis/redis-shared-configuration: data replica.conf (with redis.conf) appendonly and save") with input as bad
+}
+
+test_aof_off_with_save_points_persists if {
+	overlay := {"commonConfiguration": "appendonly no\nsave 60 1"}
+	count(persistence.deny) == 0 with input as testing.with_values(overlay)
+}
+
+test_evidence_names_claims_and_configuration if {
+	found := persistence.evidence with input as testing.good
+	"StatefulSet redis/redis-shared-master: PVC redis-data 1Gi, class local-path" in found
+	"ConfigMap redis/redis-shared-configuration: replica appendonly yes, save \"\"" in found
+}

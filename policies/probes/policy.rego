@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-010]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.probes
 
 import data.lib.k8s

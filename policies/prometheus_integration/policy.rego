@@ -8,7 +8,7 @@
 # custom:
 #   requirements: [FR-009]
 #   severity: medium
-#   inputs: [values, tofu]
+#   inputs: [values, manifests, tofu]
 package redis.prometheus_integration
 
 import data.lib.k8s

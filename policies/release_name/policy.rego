@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-017a]
 #   severity: high
-#   inputs: [values, tofu]
+#   inputs: [values, manifests, tofu]
 package redis.release_name
 
 import data.lib.k8s

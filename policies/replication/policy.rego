@@ -6,7 +6,7 @@
 # custom:
 #   requirements: [FR-006]
 #   severity: critical
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.replication
 
 import data.lib.k8s

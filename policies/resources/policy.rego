@@ -7,7 +7,7 @@
 # custom:
 #   requirements: [FR-013]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.resources
 
 import data.lib.k8s

@@ -8,7 +8,7 @@
 # custom:
 #   requirements: [SC-005]
 #   severity: high
-#   inputs: [values]
+#   inputs: [values, manifests]
 package redis.scrape_interval
 
 import data.lib.k8s

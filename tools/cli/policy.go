@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -17,13 +16,15 @@ import (
 )
 
 // runPolicy is `conform policy`: the static gate over the project's layered
-// helm-values and tofu/, plus overlays, rendered manifests and a plan when given.
-// Exit 0 every rule passed, 1 some rule has violations, 2 bad input.
+// helm-values (merged by helm and coalesced with the pinned chart), the manifests the
+// pinned chart renders from them on this very run, tofu/, and a plan when given.
+// Exit 0 every rule passed, 1 some rule failed or could not run, 2 bad input.
 func runPolicy(ctx context.Context, args []string, streams IOStreams) int {
 	fs := newFlagSet("policy", streams)
 	var overlays multiFlag
 	fs.Var(&overlays, "values", "values file layered on the project's helm-values like helm -f (repeatable)")
-	rendered := fs.String("rendered", "", "multi-document YAML of rendered manifests (default: out/rendered.yaml when present)")
+	rendered := fs.String("rendered", "", "judge this multi-document YAML instead of rendering the chart (not with --values)")
+	chartDir := fs.String("chart", "", "render this copy of the chart (default: the pinned chart of helm-values/chart.lock)")
 	tofuDir := fs.String("tofu", "", "OpenTofu module folder (default: the project's tofu/)")
 	plan := fs.String("plan", "", "JSON of `tofu show -json PLANFILE`")
 	layering := fs.String("layering", values.LayeringHomelab, "values layering to start from: homelab or kind")
@@ -39,22 +40,17 @@ func runPolicy(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil {
 		return fail(streams, ExitBadInput, "policy: %v", err)
 	}
-	projectValues, err := values.ProjectFiles(root, *layering)
-	if err != nil {
+	if _, err := values.ProjectFiles(root, *layering); err != nil {
 		return fail(streams, ExitBadInput, "policy: --layering: %v", err)
 	}
-	src := policy.Sources{
-		ValuesFiles: append(projectValues, overlays...),
-		Rendered:    *rendered,
-		TofuDir:     policyPathOr(*tofuDir, filepath.Join(root, "tofu")),
-		Plan:        *plan,
-		Layering:    *layering,
-	}
-	if src.Rendered == "" {
-		// The default rendering is used only when it exists; an explicit one must.
-		if def := filepath.Join(root, "out", "rendered.yaml"); policyFileExists(def) {
-			src.Rendered = def
-		}
+	src := policy.ProjectSources{
+		Root:     root,
+		Layering: *layering,
+		Overlays: overlays,
+		ChartDir: *chartDir,
+		Rendered: *rendered,
+		TofuDir:  policyPathOr(*tofuDir, filepath.Join(root, "tofu")),
+		Plan:     *plan,
 	}
 	cat, err := catalog.Load()
 	if err != nil {
@@ -64,7 +60,7 @@ func runPolicy(ctx context.Context, args []string, streams IOStreams) int {
 	if err != nil {
 		return fail(streams, ExitBadInput, "policy: %v", err)
 	}
-	in, err := policy.LoadInput(src)
+	in, err := policy.LoadProjectInput(ctx, src)
 	if err != nil {
 		return fail(streams, ExitBadInput, "policy: bad input: %v", err)
 	}
@@ -96,19 +92,32 @@ func writePolicyText(w io.Writer, run policy.Run) {
 	for _, in := range run.Inputs {
 		fmt.Fprintf(&b, "input %s\n", in)
 	}
-	failed := 0
+	failed, notRun := 0, 0
 	for _, r := range run.Rules {
 		status := "PASS"
-		if r.Status != policy.StatusPass {
+		switch r.Status {
+		case policy.StatusPass:
+		case policy.StatusNotRun:
+			status = "NRUN"
+			notRun++
+		default:
 			status = "FAIL"
 			failed++
 		}
 		fmt.Fprintf(&b, "%s %-32s %-18s %s\n", status, r.Package, strings.Join(r.Requirements, ","), r.Title)
+		if r.Reason != "" {
+			fmt.Fprintf(&b, "     not run: %s\n", r.Reason)
+		}
 		for _, v := range r.Violations {
 			fmt.Fprintf(&b, "     - %s\n", v.Message)
 		}
+		if r.Status == policy.StatusPass {
+			for _, e := range r.Evidence {
+				fmt.Fprintf(&b, "     judged: %s\n", e)
+			}
+		}
 	}
-	fmt.Fprintf(&b, "%d rules: %d passed, %d failed\n", len(run.Rules), len(run.Rules)-failed, failed)
+	fmt.Fprintf(&b, "%d rules: %d passed, %d failed, %d not run\n", len(run.Rules), len(run.Rules)-failed-notRun, failed, notRun)
 	if ids := run.Failed(); len(ids) > 0 {
 		fmt.Fprintf(&b, "failing requirements: %s\n", strings.Join(ids, ", "))
 	}
@@ -120,9 +129,4 @@ func policyPathOr(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func policyFileExists(path string) bool {
-	info, err := os.Stat(path)
-	return err == nil && !info.IsDir()
 }

@@ -82,7 +82,8 @@ func sandboxUp(ctx context.Context, root string, extra []string, stateDir string
 		}
 		files = append(files, abs)
 	}
-	tree, err := values.LoadFiles(files...)
+	// The coalesced tree (chart defaults included), as the chart and the gate see it.
+	tree, err := values.LoadCoalesced(ctx, root, files...)
 	if err != nil {
 		return fail(streams, ExitBadInput, "sandbox up: %v", err)
 	}

@@ -26,6 +26,8 @@ func (e *InputError) Unwrap() error { return e.Err }
 type Gate struct {
 	rules   []RuleInfo
 	queries []rego.PreparedEvalQuery
+	// evidence[i] queries rule i's optional `evidence` set: what it judged.
+	evidence []rego.PreparedEvalQuery
 }
 
 // NewGate loads and compiles the policies under dir with the catalog as data.catalog.
@@ -64,6 +66,16 @@ func NewGate(ctx context.Context, dir string, cat *catalog.Catalog) (*Gate, erro
 			return nil, fmt.Errorf("prepare rule %s: %w", r.Package, err)
 		}
 		g.queries = append(g.queries, query)
+		evidence, err := rego.New(
+			rego.Query("data."+r.Package+".evidence"),
+			rego.Compiler(compiler),
+			rego.Store(store),
+			rego.StrictBuiltinErrors(true),
+		).PrepareForEval(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("prepare rule %s evidence: %w", r.Package, err)
+		}
+		g.evidence = append(g.evidence, evidence)
 	}
 	return g, nil
 }
@@ -71,24 +83,35 @@ func NewGate(ctx context.Context, dir string, cat *catalog.Catalog) (*Gate, erro
 // Rules lists the gate's rules in package order.
 func (g *Gate) Rules() []RuleInfo { return append([]RuleInfo(nil), g.rules...) }
 
-// Evaluate runs every rule over the input. Missing sections a rule needs, malformed
-// results and evaluation errors are errors: a Run is returned only when every rule
-// could be judged.
+// Evaluate runs every rule over the input. A rule an input section of which was not
+// given is not-run, never pass; so is a rule that defines `evidence` and found nothing
+// to judge. Malformed results and evaluation errors are errors.
 func (g *Gate) Evaluate(ctx context.Context, in Input) (Run, error) {
-	for _, r := range g.rules {
-		for _, section := range r.Inputs {
-			if !in.has(section) {
-				return Run{}, &InputError{Err: fmt.Errorf("rule %s (%s) needs input %s, which was not given", r.Package, strings.Join(r.Requirements, ", "), section)}
-			}
-		}
-	}
 	value, err := ast.InterfaceToValue(in.Document())
 	if err != nil {
 		return Run{}, &InputError{Err: fmt.Errorf("input document: %w", err)}
 	}
-	run := Run{SchemaVersion: ResultSchemaVersion, Inputs: append([]string{}, in.Sources...), Rules: make([]Rule, 0, len(g.rules))}
+	run := Run{SchemaVersion: ResultSchemaVersion, Inputs: append([]string{}, in.Sources...), Chart: in.Chart, Rules: make([]Rule, 0, len(g.rules))}
 	for i, r := range g.rules {
 		start := time.Now()
+		rule := Rule{
+			Package:      r.Package,
+			Title:        r.Title,
+			Requirements: append([]string(nil), r.Requirements...),
+			Severity:     r.Severity,
+		}
+		var missing []string
+		for _, section := range r.Inputs {
+			if !in.has(section) {
+				missing = append(missing, section)
+			}
+		}
+		if len(missing) > 0 {
+			rule.Status = StatusNotRun
+			rule.Reason = fmt.Sprintf("needs input %s, which was not given", strings.Join(missing, " and "))
+			run.Rules = append(run.Rules, rule)
+			continue
+		}
 		rs, err := g.queries[i].Eval(ctx, rego.EvalParsedInput(value))
 		if err != nil {
 			return Run{}, &InputError{Err: fmt.Errorf("rule %s: %w", r.Package, err)}
@@ -97,21 +120,57 @@ func (g *Gate) Evaluate(ctx context.Context, in Input) (Run, error) {
 		if err != nil {
 			return Run{}, fmt.Errorf("rule %s: %w", r.Package, err)
 		}
-		status := StatusPass
-		if len(violations) > 0 {
-			status = StatusFail
+		ers, err := g.evidence[i].Eval(ctx, rego.EvalParsedInput(value))
+		if err != nil {
+			return Run{}, &InputError{Err: fmt.Errorf("rule %s evidence: %w", r.Package, err)}
 		}
-		run.Rules = append(run.Rules, Rule{
-			Package:      r.Package,
-			Title:        r.Title,
-			Requirements: append([]string(nil), r.Requirements...),
-			Severity:     r.Severity,
-			Status:       status,
-			Violations:   violations,
-			DurationMS:   float64(time.Since(start).Microseconds()) / 1000,
-		})
+		evidence, defined, err := decodeEvidence(ers)
+		if err != nil {
+			return Run{}, fmt.Errorf("rule %s: %w", r.Package, err)
+		}
+		rule.Violations = violations
+		switch {
+		case len(violations) > 0:
+			rule.Status = StatusFail
+		case defined && len(evidence) == 0:
+			rule.Status = StatusNotRun
+			rule.Reason = "found nothing to judge in the given inputs"
+		default:
+			rule.Status = StatusPass
+		}
+		if defined {
+			rule.Evidence = evidence
+		} else {
+			rule.Evidence = []string{"read " + in.describe(r.Inputs)}
+		}
+		rule.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+		run.Rules = append(run.Rules, rule)
 	}
 	return run, nil
+}
+
+// decodeEvidence reads a rule's evidence set; defined is false when the rule has none.
+func decodeEvidence(rs rego.ResultSet) ([]string, bool, error) {
+	if len(rs) == 0 {
+		return nil, false, nil
+	}
+	if len(rs) != 1 || len(rs[0].Expressions) != 1 {
+		return nil, false, errors.New("evidence: unexpected result shape")
+	}
+	set, ok := rs[0].Expressions[0].Value.([]any)
+	if !ok {
+		return nil, false, fmt.Errorf("evidence is %T, want a set of strings", rs[0].Expressions[0].Value)
+	}
+	out := make([]string, 0, len(set))
+	for _, item := range set {
+		text, ok := item.(string)
+		if !ok || text == "" {
+			return nil, false, fmt.Errorf("evidence member %v is not a non-empty string", item)
+		}
+		out = append(out, text)
+	}
+	sort.Strings(out)
+	return out, true, nil
 }
 
 // decodeDeny reads the deny set: each member an object with a string msg and optional
@@ -160,7 +219,7 @@ func (r Run) Failed() []string {
 	return ids
 }
 
-// Passed reports whether every rule passed.
+// Passed reports whether every rule passed (a not-run rule did not).
 func (r Run) Passed() bool {
 	for _, rule := range r.Rules {
 		if rule.Status != StatusPass {

@@ -110,19 +110,26 @@ func TestRulesMatchTheCheckInventoryAndCatalog(t *testing.T) {
 	}
 }
 
-// The project's own helm-values and tofu/ pass the gate in both layerings.
+// The project's own helm-values, rendered by the pinned chart, and tofu/ pass the gate
+// in both layerings, and every rule names what it judged.
 func TestProjectValuesAndTofuPass(t *testing.T) {
 	root := projectRoot(t)
 	g := newGate(t)
 	for _, layering := range []string{values.LayeringHomelab, values.LayeringKind} {
 		t.Run(layering, func(t *testing.T) {
-			files, err := values.ProjectFiles(root, layering)
-			require.NoError(t, err)
-			in, err := policy.LoadInput(policy.Sources{ValuesFiles: files, TofuDir: filepath.Join(root, "tofu"), Layering: layering})
+			in, err := policy.LoadProjectInput(context.Background(), policy.ProjectSources{Root: root, Layering: layering, TofuDir: filepath.Join(root, "tofu")})
 			require.NoError(t, err)
 			run, err := g.Evaluate(context.Background(), in)
 			require.NoError(t, err)
 			assert.Empty(t, violations(run))
+			assert.True(t, run.Passed())
+			require.NotNil(t, run.Chart)
+			assert.Equal(t, "redis", run.Chart.Name)
+			assert.Equal(t, "23.1.1", run.Chart.Version)
+			assert.True(t, run.Chart.Pinned)
+			for _, r := range run.Rules {
+				assert.NotEmpty(t, r.Evidence, r.Package)
+			}
 		})
 	}
 }
@@ -157,8 +164,6 @@ func TestMalformedInputIsAnError(t *testing.T) {
 		{"tofu syntax error", policy.Sources{ValuesFiles: []string{goodValues}, TofuDir: filepath.Dir(write("tf/main.tf", "resource \"a\" {\n"))}, "parse tofu file"},
 		{"plan not JSON", policy.Sources{ValuesFiles: []string{goodValues}, TofuDir: goodTofu, Plan: write("plan.json", "{")}, "parse JSON"},
 		{"plan is a state", policy.Sources{ValuesFiles: []string{goodValues}, TofuDir: goodTofu, Plan: write("state.json", `{"format_version":"1.0","values":{}}`)}, "no planned_values"},
-		{"tofu not given", policy.Sources{ValuesFiles: []string{goodValues}}, "needs input tofu"},
-		{"values not given", policy.Sources{TofuDir: goodTofu}, "needs input values"},
 	}
 	g := newGate(t)
 	for _, tc := range cases {
@@ -174,6 +179,24 @@ func TestMalformedInputIsAnError(t *testing.T) {
 			assert.ErrorAs(t, err, &inputErr)
 		})
 	}
+}
+
+// A rule whose inputs were not given is not-run, never pass, and the gate does not pass.
+func TestMissingInputIsNotRun(t *testing.T) {
+	root := projectRoot(t)
+	goodDir := filepath.Join(root, "fixtures", "policy", "good")
+	in, err := policy.LoadInput(policy.Sources{ValuesFiles: []string{filepath.Join(goodDir, "values.yaml")}, TofuDir: filepath.Join(goodDir, "tofu")})
+	require.NoError(t, err)
+	run, err := newGate(t).Evaluate(context.Background(), in)
+	require.NoError(t, err)
+	assert.False(t, run.Passed())
+	byPackage := map[string]policy.Rule{}
+	for _, r := range run.Rules {
+		byPackage[r.Package] = r
+	}
+	assert.Equal(t, policy.StatusNotRun, byPackage["redis.lan_only"].Status)
+	assert.Equal(t, "needs input manifests, which was not given", byPackage["redis.lan_only"].Reason)
+	assert.Empty(t, byPackage["redis.lan_only"].Evidence)
 }
 
 // A built-in error inside a rule (here: a value of the wrong type) fails closed.

@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/redis-shared/conformance/tools/policy/manifest"
 	"github.com/redis-shared/conformance/tools/policy/tofu"
+	"github.com/redis-shared/conformance/tools/safeio"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -25,6 +25,8 @@ type Input struct {
 	Layering string
 	// Sources say where each section came from, for Run.Inputs.
 	Sources []string
+	// Chart is the chart the manifests were rendered from, when the gate rendered them.
+	Chart *ChartInput
 }
 
 // Document is the OPA input document.
@@ -61,6 +63,34 @@ func (in Input) has(section string) bool {
 		return in.Plan != nil
 	}
 	return false
+}
+
+// describe names the given sections a rule reads, for its evidence when it names no
+// objects itself.
+func (in Input) describe(sections []string) string {
+	parts := make([]string, 0, len(sections))
+	for _, section := range sections {
+		switch section {
+		case "values":
+			what := "the merged values"
+			if in.Chart != nil {
+				what += " (coalesced with " + in.Chart.Name + "@" + in.Chart.Version + ")"
+			}
+			parts = append(parts, what)
+		case "manifests":
+			parts = append(parts, fmt.Sprintf("%d rendered objects", len(in.Manifests)))
+		case "tofu":
+			parts = append(parts, fmt.Sprintf("the tofu module (%d resources)", tofuResources(in.Tofu)))
+		case "plan":
+			parts = append(parts, "the tofu plan")
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func tofuResources(doc map[string]any) int {
+	list, _ := doc["resources"].([]any)
+	return len(list)
 }
 
 // Sources names the files of one gate input; empty fields are not given.
@@ -136,7 +166,7 @@ func NormalizeValues(values map[string]any) (map[string]any, error) {
 // LoadManifests reads a multi-document YAML file of Kubernetes objects (see
 // manifest.Parse).
 func LoadManifests(path string) ([]any, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ManifestsLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read manifests: %w", err)
 	}
@@ -149,7 +179,7 @@ func LoadManifests(path string) ([]any, error) {
 
 // LoadPlan reads the JSON of `tofu show -json PLANFILE`.
 func LoadPlan(path string) (map[string]any, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.PlanLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read plan: %w", err)
 	}

@@ -10,10 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
-// FixtureChart is the small chart the tests own, relative to the repository root.
+// FixtureChart is the small chart render's own unit tests use, relative to the
+// repository root. Nothing else renders it: commands render the pinned chart.
 const FixtureChart = "fixtures/charts/redis-mini"
 
 // Exit codes of Main.
@@ -23,13 +25,15 @@ const (
 	ExitBadInput = 2 // bad flags, chart, values, or a chart that fails to render
 )
 
-// Main is the `render` command: it renders a chart with the project's layered values.
-// Without -chart it renders the fixture chart and says so. Errors are one line on
-// stderr.
+// Main is the `render` command: it renders a chart with the project's layered values
+// (merged by helm). Without -chart it renders the pinned chart of
+// helm-values/chart.lock, assembling it under bin/chart first when missing; -assemble
+// only assembles and verifies it. Errors are one line on stderr.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	flags := flag.NewFlagSet("render", flag.ContinueOnError)
 	flags.SetOutput(stderr)
-	chartPath := flags.String("chart", "", "chart directory or .tgz (default: the fixture chart "+FixtureChart+")")
+	chartPath := flags.String("chart", "", "chart directory or .tgz (default: the pinned chart of "+chart.LockFile+")")
+	assembleOnly := flags.Bool("assemble", false, "only fetch, verify and assemble the pinned chart; print its folder")
 	root := flags.String("root", ".", "repository root holding helm-values/")
 	layering := flags.String("layering", values.LayeringHomelab, "values layering on top of base.yaml: homelab or kind")
 	extra := flags.String("values", "", "extra values files applied after the layering, separated by spaces or commas")
@@ -49,9 +53,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	chartToRender := *chartPath
-	if chartToRender == "" {
-		chartToRender = filepath.Join(*root, FixtureChart)
-		fmt.Fprintf(stderr, "render: no chart given (CHART unset): rendering the fixture chart %s, not the Bitnami chart\n", chartToRender)
+	if chartToRender == "" || *assembleOnly {
+		pinned, err := chart.Ensure(ctx, *root)
+		if err != nil {
+			fmt.Fprintf(stderr, "render: pinned chart: %s\n", oneLine(err))
+			return ExitBadInput
+		}
+		if *assembleOnly {
+			fmt.Fprintf(stdout, "chart: %s@%s (%s@%s %s) assembled in %s\n", pinned.Name, pinned.Version, pinned.Lock.Module, pinned.Lock.Version, pinned.Lock.Sum, pinned.Dir)
+			return ExitOK
+		}
+		chartToRender = pinned.Dir
 	}
 	if _, err := os.Stat(chartToRender); err != nil {
 		fmt.Fprintf(stderr, "render: chart %s: %s\n", chartToRender, oneLine(err))
@@ -59,17 +71,31 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	extraFiles := splitList(*extra)
-	vals, err := values.LoadLayered(*root, *layering, extraFiles...)
-	if err != nil {
-		fmt.Fprintf(stderr, "render: values (layering %s, %d extra files): %s\n", *layering, len(extraFiles), oneLine(err))
-		return ExitBadInput
+	files, err := values.ProjectFiles(*root, *layering)
+	if err == nil {
+		var vals values.Tree
+		vals, err = values.MergeFiles(append(files, extraFiles...)...)
+		if err == nil {
+			return renderAndWrite(ctx, renderJob{chart: chartToRender, vals: vals, layering: *layering, extras: len(extraFiles), output: *output,
+				opts: Options{ReleaseName: *releaseName, Namespace: *namespace, KubeVersion: *kubeVersion}}, stdout, stderr)
+		}
 	}
+	fmt.Fprintf(stderr, "render: values (layering %s, %d extra files): %s\n", *layering, len(extraFiles), oneLine(err))
+	return ExitBadInput
+}
 
-	manifests, err := Manifests(ctx, chartToRender, vals, Options{
-		ReleaseName: *releaseName,
-		Namespace:   *namespace,
-		KubeVersion: *kubeVersion,
-	})
+type renderJob struct {
+	chart    string
+	vals     values.Tree
+	layering string
+	extras   int
+	output   string
+	opts     Options
+}
+
+func renderAndWrite(ctx context.Context, job renderJob, stdout, stderr io.Writer) int {
+	chartToRender, vals, layering, output := job.chart, job.vals, &job.layering, &job.output
+	manifests, err := Manifests(ctx, chartToRender, vals, job.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
 		return ExitBadInput
@@ -81,14 +107,14 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "render: write manifests: %s\n", oneLine(err))
 			return ExitFailure
 		}
-		fmt.Fprintf(stderr, "render: %d objects from %s (layering %s, %d extra values files)\n", len(manifests), chartToRender, *layering, len(extraFiles))
+		fmt.Fprintf(stderr, "render: %d objects from %s (layering %s, %d extra values files)\n", len(manifests), chartToRender, *layering, job.extras)
 		return ExitOK
 	}
 	if err := writeFile(*output, stream); err != nil {
 		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
 		return ExitFailure
 	}
-	fmt.Fprintf(stdout, "render: wrote %d objects from %s (layering %s, %d extra values files) to %s\n", len(manifests), chartToRender, *layering, len(extraFiles), *output)
+	fmt.Fprintf(stdout, "render: wrote %d objects from %s (layering %s, %d extra values files) to %s\n", len(manifests), chartToRender, *layering, job.extras, *output)
 	for _, m := range manifests {
 		fmt.Fprintf(stdout, "  %s\n", m.ID())
 	}

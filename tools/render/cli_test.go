@@ -60,20 +60,27 @@ func TestMainExitCodes(t *testing.T) {
 	}
 }
 
-func TestMainWithoutChartRendersTheFixtureAndSaysSo(t *testing.T) {
-	root := projectRoot(t, "auth: {existingSecret: redis-shared-auth}\n", "")
-	// The fixture path is taken relative to -root, so link the real chart in.
-	require.NoError(t, os.MkdirAll(filepath.Join(root, "fixtures", "charts"), 0o755))
-	absFixture, err := filepath.Abs(fixtureChart)
+func TestMainWithoutChartRendersThePinnedChart(t *testing.T) {
+	root, err := filepath.Abs(repoRoot)
 	require.NoError(t, err)
-	require.NoError(t, os.Symlink(absFixture, filepath.Join(root, FixtureChart)))
-
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"-root", root}, &stdout, &stderr)
 	require.Equal(t, ExitOK, code, stderr.String())
-	assert.Contains(t, stderr.String(), "rendering the fixture chart")
-	assert.Contains(t, stderr.String(), "not the Bitnami chart")
-	assert.Contains(t, stdout.String(), "kind: StatefulSet")
+	assert.Contains(t, stderr.String(), "bin/chart/redis-23.1.1-")
+	assert.Contains(t, stdout.String(), "helm.sh/chart: redis-23.1.1")
+
+	stdout.Reset()
+	require.Equal(t, ExitOK, Main(context.Background(), []string{"-root", root, "-assemble"}, &stdout, &stderr), stderr.String())
+	assert.Contains(t, stdout.String(), "chart: redis@23.1.1 (github.com/bitnami/charts@")
+}
+
+func TestMainWithoutPinIsOneLine(t *testing.T) {
+	root := projectRoot(t, "auth: {existingSecret: redis-shared-auth}\n", "")
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), []string{"-root", root}, &stdout, &stderr)
+	assert.Equal(t, ExitBadInput, code)
+	assert.Contains(t, stderr.String(), "render: pinned chart: read chart pin")
+	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"))
 }
 
 func TestMainWritesOutputFileAndListsObjects(t *testing.T) {

@@ -1,16 +1,35 @@
-// Package values layers Helm values files the way `helm -f a.yaml -f b.yaml` does and
-// reads fields out of the result. Every consumer (policy gate, renderer, sandbox) starts
-// from the same merged tree, so a broken value breaks all of them alike.
+// Package values layers Helm values files and coalesces them with the pinned chart's
+// defaults with Helm's own code, and reads fields out of the result. Every consumer
+// (policy gate, renderer, sandbox, alert rules) starts from the same coalesced tree
+// (what the chart's templates see as .Values), so a broken value breaks all of them
+// alike.
+//
+// Two steps, as in `helm template -f a.yaml -f b.yaml`:
+//   - MergeFiles: helm's pkg/cli/values.Options{ValueFiles}.MergeValues. Maps merge key
+//     by key, anything else (lists included) replaces, and an explicit null is kept.
+//   - Coalesce: helm's chartutil.ProcessDependenciesWithMerge + ToRenderValues against
+//     the chart. Here a null removes the key together with the chart's default, the
+//     chart's defaults fill every key left out, and values.schema.json is enforced.
 package values
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	helmchart "helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	helmvalues "helm.sh/helm/v3/pkg/cli/values"
+	"helm.sh/helm/v3/pkg/getter"
 	"sigs.k8s.io/yaml"
+
+	"github.com/redis-shared/conformance/tools/chart"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // Layerings the project ships: helm-values/base.yaml plus one overlay.
@@ -19,10 +38,16 @@ const (
 	LayeringKind    = "kind"
 )
 
+// The deployment's release and namespace (FR-001, FR-017a): .Release in the templates.
+const (
+	ReleaseName = "redis-shared"
+	Namespace   = "redis"
+)
+
 // ErrNotFound is returned by Lookup when a path does not exist.
 var ErrNotFound = errors.New("value not found")
 
-// Tree is a merged values document.
+// Tree is a values document.
 type Tree map[string]any
 
 // ProjectFiles returns the project's own files for a layering, in merge order.
@@ -36,30 +61,146 @@ func ProjectFiles(root, layering string) ([]string, error) {
 	return []string{filepath.Join(dir, "base.yaml"), filepath.Join(dir, layering+".yaml")}, nil
 }
 
-// LoadLayered reads the project's layering from root and then each extra file on top.
-func LoadLayered(root, layering string, extra ...string) (Tree, error) {
+// Project is one layering of the project's values against the pinned chart.
+type Project struct {
+	// Files are the values files in merge order (project files, then extras).
+	Files []string
+	// User is the merge of Files as `helm -f` hands it to the chart (nulls kept).
+	User Tree
+	// Values is User coalesced with the chart's defaults: the templates' .Values.
+	Values Tree
+	// Chart is the pinned chart Values was coalesced against.
+	Chart chart.Pinned
+}
+
+// LoadProject merges the project's layering plus extra files with Helm and coalesces
+// them with the pinned chart (assembled under bin/chart when missing).
+func LoadProject(ctx context.Context, root, layering string, extra ...string) (Project, error) {
 	files, err := ProjectFiles(root, layering)
+	if err != nil {
+		return Project{}, err
+	}
+	return LoadProjectFiles(ctx, root, append(files, extra...)...)
+}
+
+// LoadProjectFiles is LoadProject with an explicit file list.
+func LoadProjectFiles(ctx context.Context, root string, files ...string) (Project, error) {
+	pinned, err := chart.Ensure(ctx, root)
+	if err != nil {
+		return Project{}, err
+	}
+	user, err := MergeFiles(files...)
+	if err != nil {
+		return Project{}, err
+	}
+	coalesced, err := CoalesceDir(pinned.Dir, user)
+	if err != nil {
+		return Project{}, err
+	}
+	return Project{Files: files, User: user, Values: coalesced, Chart: pinned}, nil
+}
+
+// LoadLayered returns the coalesced values (chart defaults included) of the project's
+// layering from root with each extra file on top.
+func LoadLayered(root, layering string, extra ...string) (Tree, error) {
+	p, err := LoadProject(context.Background(), root, layering, extra...)
 	if err != nil {
 		return nil, err
 	}
-	return LoadFiles(append(files, extra...)...)
+	return p.Values, nil
 }
 
-// LoadFiles merges the files in order; later files win.
+// LoadCoalesced merges files (project files first) and coalesces them with the
+// project's pinned chart.
+func LoadCoalesced(ctx context.Context, root string, files ...string) (Tree, error) {
+	p, err := LoadProjectFiles(ctx, root, files...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Values, nil
+}
+
+// LoadFiles merges the files in order like `helm -f` (see MergeFiles); not coalesced.
 func LoadFiles(files ...string) (Tree, error) {
-	merged := Tree{}
+	return MergeFiles(files...)
+}
+
+// MergeFiles merges values files in order with helm's own code. Only regular files are
+// read: "-" (helm's stdin), URLs, FIFOs and devices are refused.
+func MergeFiles(files ...string) (Tree, error) {
 	for _, file := range files {
-		raw, err := os.ReadFile(file)
+		info, err := os.Stat(file)
 		if err != nil {
 			return nil, fmt.Errorf("read values file: %w", err)
 		}
-		layer, err := Parse(raw)
+		if !info.Mode().IsRegular() {
+			return nil, fmt.Errorf("values file %s: not a regular file", file)
+		}
+		// Parsed here first for an error that says what is wrong; helm's says less.
+		raw, err := safeio.ReadInput(file, safeio.ValuesLimit)
 		if err != nil {
+			return nil, fmt.Errorf("read values file: %w", err)
+		}
+		if _, err := Parse(raw); err != nil {
 			return nil, fmt.Errorf("values file %s: %w", file, err)
 		}
-		merged = Merge(merged, layer)
 	}
-	return merged, nil
+	opts := helmvalues.Options{ValueFiles: files}
+	merged, err := opts.MergeValues(getter.Providers{})
+	if err != nil {
+		return nil, fmt.Errorf("values files: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return Tree(merged), nil
+}
+
+// CoalesceDir loads the chart at dir and coalesces user with it (see Coalesce).
+func CoalesceDir(dir string, user Tree) (Tree, error) {
+	c, err := loader.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("load chart %s: %w", dir, err)
+	}
+	return Coalesce(c, user)
+}
+
+// Coalesce is what `helm template` does with the user's values before rendering:
+// dependencies enabled or not by their conditions and tags, then the chart's and its
+// dependencies' defaults coalesced in (explicit nulls delete), then the schema. It
+// returns the templates' .Values. c is changed (dependencies pruned): pass a chart
+// loaded for this call.
+func Coalesce(c *helmchart.Chart, user Tree) (Tree, error) {
+	vals, err := deepCopy(user)
+	if err != nil {
+		return nil, err
+	}
+	if err := chartutil.ProcessDependenciesWithMerge(c, chartutil.Values(vals)); err != nil {
+		return nil, fmt.Errorf("chart %s dependencies: %w", c.Name(), err)
+	}
+	top, err := chartutil.ToRenderValues(c, vals, chartutil.ReleaseOptions{Name: ReleaseName, Namespace: Namespace, IsInstall: true}, chartutil.DefaultCapabilities)
+	if err != nil {
+		return nil, fmt.Errorf("chart %s values: %s", c.Name(), strings.Join(strings.Fields(err.Error()), " "))
+	}
+	rendered, ok := top["Values"].(chartutil.Values)
+	if !ok {
+		return nil, fmt.Errorf("chart %s: coalesced values are %T", c.Name(), top["Values"])
+	}
+	return deepCopy(Tree(rendered))
+}
+
+// deepCopy returns a JSON-typed copy (numbers float64), so callers never share maps
+// with helm, which changes the maps it is given.
+func deepCopy(t Tree) (Tree, error) {
+	if t == nil {
+		return Tree{}, nil
+	}
+	raw, err := json.Marshal(map[string]any(t))
+	if err != nil {
+		return nil, fmt.Errorf("copy values: %w", err)
+	}
+	out := Tree{}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("copy values: %w", err)
+	}
+	return out, nil
 }
 
 // Parse reads one YAML values document. An empty document is an empty tree; a
@@ -82,23 +223,21 @@ func Parse(raw []byte) (Tree, error) {
 	}
 }
 
-// Merge returns base with overlay applied like Helm: maps merge key by key, any other
-// value (lists included) replaces, and an explicit null deletes the key.
+// Merge layers overlay on base in memory exactly as helm's MergeValues layers two -f
+// files (pkg/cli/values mergeMaps, unexported there): maps merge key by key, any other
+// value (lists included) replaces, and an explicit null is kept; Coalesce removes it.
+// TestMergeEqualsHelmMergeValues holds the two together.
 func Merge(base, overlay Tree) Tree {
 	out := make(Tree, len(base))
 	for k, v := range base {
 		out[k] = v
 	}
 	for k, v := range overlay {
-		if v == nil {
-			delete(out, k)
-			continue
-		}
-		overlayMap, overlayIsMap := v.(map[string]any)
-		baseMap, baseIsMap := out[k].(map[string]any)
-		if overlayIsMap && baseIsMap {
-			out[k] = map[string]any(Merge(baseMap, overlayMap))
-			continue
+		if overlayMap, ok := v.(map[string]any); ok {
+			if baseMap, ok := out[k].(map[string]any); ok {
+				out[k] = map[string]any(Merge(baseMap, overlayMap))
+				continue
+			}
 		}
 		out[k] = v
 	}

@@ -18,7 +18,7 @@ func TestMergeFollowsHelmSemantics(t *testing.T) {
 	}{
 		{"maps merge key by key", Tree{"a": map[string]any{"x": 1.0, "y": 2.0}}, Tree{"a": map[string]any{"y": 3.0}}, Tree{"a": map[string]any{"x": 1.0, "y": 3.0}}},
 		{"lists are replaced", Tree{"l": []any{"a", "b"}}, Tree{"l": []any{"c"}}, Tree{"l": []any{"c"}}},
-		{"null deletes", Tree{"a": 1.0, "b": 2.0}, Tree{"a": nil}, Tree{"b": 2.0}},
+		{"null is kept until coalescing", Tree{"a": 1.0, "b": 2.0}, Tree{"a": nil}, Tree{"a": nil, "b": 2.0}},
 		{"scalar replaces map", Tree{"a": map[string]any{"x": 1.0}}, Tree{"a": "s"}, Tree{"a": "s"}},
 	}
 	for _, tc := range tests {

@@ -6,7 +6,6 @@ package tofu
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -19,6 +18,8 @@ import (
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
+
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // ExprKey marks an attribute value that is not a literal: {"$expr": "<source text>",
@@ -46,7 +47,7 @@ func ParseDir(dir string) (map[string]any, error) {
 	}
 	sources := map[string][]byte{}
 	for _, file := range files {
-		src, err := os.ReadFile(file)
+		src, err := safeio.ReadInput(file, safeio.TofuLimit)
 		if err != nil {
 			return nil, fmt.Errorf("read tofu file: %w", err)
 		}
@@ -483,7 +484,7 @@ func (m *tofuModule) fileFunc() function.Function {
 			if !strings.HasPrefix(abs, limit+string(filepath.Separator)) {
 				return cty.NilVal, fmt.Errorf("file(%q): outside the project", rel)
 			}
-			raw, err := os.ReadFile(abs)
+			raw, err := safeio.ReadInput(abs, safeio.TofuLimit)
 			if err != nil {
 				return cty.NilVal, fmt.Errorf("file(%q): %w", rel, err)
 			}
