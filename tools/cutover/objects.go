@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 	"time"
@@ -12,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/redis-shared/conformance/tools/report"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // Object names one old-Redis object, "Kind/namespace/name".
@@ -116,7 +116,7 @@ type Gate struct {
 
 // Check reads the report and applies the gate.
 func (g Gate) Check() error {
-	raw, err := os.ReadFile(g.ReportPath)
+	raw, err := safeio.ReadInput(g.ReportPath, safeio.ReportInputLimit)
 	if err != nil {
 		return fmt.Errorf("report gate: %w", err)
 	}

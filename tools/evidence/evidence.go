@@ -16,6 +16,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // Figure is one measured value with its unit.
@@ -196,7 +198,7 @@ func Parse(raw []byte) ([]Record, error) {
 
 // ReadFile parses a records file.
 func ReadFile(path string) ([]Record, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ReportInputLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read evidence: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // ReadReport reads a report.json, or the report.json of a run folder (out/latest,
@@ -17,7 +18,7 @@ func ReadReport(path string) (Report, error) {
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
 		path = filepath.Join(path, "report.json")
 	}
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ReportInputLimit)
 	if err != nil {
 		return Report{}, fmt.Errorf("read report: %w", err)
 	}

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
 	"slices"
 
 	"github.com/redis-shared/conformance/tools/policy"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // ParsePolicyRun reads `conform policy --format json` output, strictly.
@@ -45,7 +45,7 @@ func ParsePolicyRun(raw []byte) (*policy.Run, error) {
 
 // ReadPolicyRun reads a policy results file.
 func ReadPolicyRun(path string) (*policy.Run, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ReportInputLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read policy results: %w", err)
 	}
@@ -58,7 +58,7 @@ func ReadPolicyRun(path string) (*policy.Run, error) {
 
 // ReadTestEvents reads a `go test -json` file.
 func ReadTestEvents(path string) (*TestRun, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ReportInputLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read test events: %w", err)
 	}

@@ -3,7 +3,8 @@ package report
 import (
 	"encoding/json"
 	"fmt"
-	"os"
+
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // Facts about the run itself that `conform preflight` writes and `conform report
@@ -19,7 +20,7 @@ const (
 
 // ReadFacts reads a JSON object of string facts.
 func ReadFacts(path string) (map[string]string, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := safeio.ReadInput(path, safeio.ReportInputLimit)
 	if err != nil {
 		return nil, fmt.Errorf("read facts: %w", err)
 	}

@@ -23,6 +23,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 const (
@@ -64,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	code := exitOK
 	for _, file := range files {
-		src, err := os.ReadFile(file)
+		src, err := safeio.ReadInput(file, safeio.TofuLimit)
 		if err != nil {
 			fmt.Fprintf(stderr, "hclfmt: %v\n", err)
 			return exitBadInput
