@@ -28,8 +28,11 @@ func ParsePolicyRun(raw []byte) (*policy.Run, error) {
 		if r.Package == "" {
 			return nil, fmt.Errorf("rules[%d]: package is empty", i)
 		}
-		if !slices.Contains([]string{policy.StatusPass, policy.StatusFail}, r.Status) {
-			return nil, fmt.Errorf("rules[%d] (%s): status %q is not pass or fail", i, r.Package, r.Status)
+		if !slices.Contains([]string{policy.StatusPass, policy.StatusFail, policy.StatusNotRun}, r.Status) {
+			return nil, fmt.Errorf("rules[%d] (%s): status %q is not pass, fail or not-run", i, r.Package, r.Status)
+		}
+		if r.Status == policy.StatusNotRun && (r.Reason == "" || len(r.Violations) > 0) {
+			return nil, fmt.Errorf("rules[%d] (%s): not-run needs a reason and no violations", i, r.Package)
 		}
 		if r.Status == policy.StatusFail && len(r.Violations) == 0 {
 			return nil, fmt.Errorf("rules[%d] (%s): fails without a violation", i, r.Package)

@@ -151,6 +151,13 @@ func Build(in Inputs) Report {
 			rep.Facts[k] = v
 		}
 	}
+	if in.Policy != nil {
+		// What the static gate judged: its input files and the chart it rendered.
+		for _, src := range in.Policy.Inputs {
+			kind, what, _ := strings.Cut(src, ": ")
+			rep.Facts["policy gate input "+kind] = what
+		}
+	}
 	rep.ChartVersion = orUnknown(rep.Facts[evidence.MetaChartVersion])
 	rep.RedisVersion = orUnknown(rep.Facts[evidence.MetaRedisVersion])
 	if in.Tests != nil {
@@ -430,7 +437,13 @@ func policyCheckResult(c checks.Check, policyRan bool, rules map[string]policyRu
 			res.Messages = append(res.Messages, v.Message)
 		}
 		if rule.Status == policy.StatusPass {
-			res.Evidence = append(res.Evidence, "no violation over the evaluated inputs")
+			res.Evidence = append(res.Evidence, rule.Evidence...)
+			if len(rule.Evidence) == 0 {
+				res.Evidence = append(res.Evidence, "no violation over the evaluated inputs")
+			}
+		}
+		if rule.Reason != "" {
+			res.Messages = append(res.Messages, rule.Reason)
 		}
 	}
 	return res

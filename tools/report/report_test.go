@@ -205,7 +205,8 @@ func TestParsePolicyRunIsStrict(t *testing.T) {
 	}{
 		{"truncated", `{"schemaVersion":1,"rules":[{"package":"a"`, "not policy results JSON"},
 		{"wrong version", `{"schemaVersion":7,"rules":[]}`, "schemaVersion 7"},
-		{"bad status", `{"schemaVersion":1,"rules":[{"package":"a","status":"ok"}]}`, `status "ok" is not pass or fail`},
+		{"bad status", `{"schemaVersion":1,"rules":[{"package":"a","status":"ok"}]}`, `status "ok" is not pass, fail or not-run`},
+		{"not-run without a reason", `{"schemaVersion":1,"rules":[{"package":"a","status":"not-run"}]}`, `not-run needs a reason`},
 		{"fail without violation", `{"schemaVersion":1,"rules":[{"package":"a","status":"fail"}]}`, "fails without a violation"},
 		{"unknown field", `{"schemaVersion":1,"rules":[],"x":1}`, `unknown field "x"`},
 	}
