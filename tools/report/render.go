@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -155,11 +156,8 @@ func (req RequirementResult) NextStep() string {
 				break
 			}
 		}
-		for _, c := range req.Checks {
-			if c.Status == StatusSkip && c.Verification == "disruptive" && strings.Contains(c.SkipReason, "--disruptive") {
-				steps = append(steps, "run with DISRUPTIVE=1")
-				break
-			}
+		if req.needsDisruptiveRun() {
+			steps = append(steps, "run with DISRUPTIVE=1")
 		}
 		if req.NotYetCovered != "" {
 			steps = append(steps, "write a check: "+req.NotYetCovered)
@@ -169,6 +167,25 @@ func (req RequirementResult) NextStep() string {
 		steps = append(steps, req.Hint)
 	}
 	return strings.Join(steps, "; ")
+}
+
+// needsDisruptiveRun: disruptive proof is required, none passed, and a disruptive
+// check skipped because the run was not disruptive.
+func (req RequirementResult) needsDisruptiveRun() bool {
+	if !slices.Contains(req.ProofKinds, "disruptive") {
+		return false
+	}
+	skippedForIt := false
+	for _, c := range req.Checks {
+		if c.Verification != "disruptive" {
+			continue
+		}
+		if c.Status == StatusPass {
+			return false
+		}
+		skippedForIt = skippedForIt || (c.Status == StatusSkip && strings.Contains(c.SkipReason, "--disruptive"))
+	}
+	return skippedForIt
 }
 
 func headlineEvidence(req RequirementResult) string {

@@ -476,3 +476,22 @@ func TestAPolicyPassWithViolationsIsRejected(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "rules[0] (redis.lan): status pass with 1 violations")
 }
+
+func TestNextStepSaysRunDisruptiveOnlyWhenThatProofIsMissing(t *testing.T) {
+	skipped := chk("disruptive", StatusSkip)
+	tests := []struct {
+		name string
+		req  RequirementResult
+		want string
+	}{
+		{"disruptive proof missing", RequirementResult{Status: StatusNotRun, ProofKinds: []string{"static", "disruptive"}, Checks: []CheckResult{skipped}, Hint: "h"}, "run with DISRUPTIVE=1; h"},
+		{"an extra disruptive check skipped, live proof missing", RequirementResult{Status: StatusNotRun, ProofKinds: []string{"static", "live"}, Checks: []CheckResult{skipped}, Hint: "h"}, "h"},
+		{"policy gate off", RequirementResult{Status: StatusNotRun, ProofKinds: []string{"static"}, Checks: []CheckResult{{Verification: "static", Status: StatusNotRun}}}, "run the policy gate (make conformance STATIC=1)"},
+		{"failed: only the hint", RequirementResult{Status: StatusFail, ProofKinds: []string{"disruptive"}, Checks: []CheckResult{skipped, chk("live", StatusFail)}, Hint: "h"}, "h"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, tc.req.NextStep())
+		})
+	}
+}
