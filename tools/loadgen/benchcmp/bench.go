@@ -303,8 +303,8 @@ func runBaseline(ctx context.Context, srv *localredis.Server, opts Options, clie
 	return row, nil
 }
 
-// choose picks the library for the highest rate: the most accurate one (ties
-// go to the earlier, i.e. default, library); when none meets RateGoal it says
+// choose picks the library for the highest rate: the default client when it
+// meets RateGoal, else the most accurate one; when none meets RateGoal it says
 // so and gives the generator's send lateness as the reason to look at.
 func choose(rows []OpenRow, rates []float64) *Choice {
 	if len(rates) == 0 {
@@ -314,7 +314,14 @@ func choose(rows []OpenRow, rates []float64) *Choice {
 	var best *OpenRow
 	for i := range rows {
 		r := &rows[i]
-		if r.TargetRate == top && (best == nil || r.Accuracy > best.Accuracy) {
+		if r.TargetRate != top {
+			continue
+		}
+		if r.Library == loadgen.DefaultClient && r.Accuracy >= RateGoal {
+			best = r
+			break
+		}
+		if best == nil || r.Accuracy > best.Accuracy {
 			best = r
 		}
 	}
