@@ -73,3 +73,35 @@ func TestEffectiveRedisConfigRoleLinesWin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, map[string]string{"appendonly": "yes", "appendfsync": "always", "maxmemory": "256mb"}, cfg)
 }
+
+// Merge (in memory) layers exactly like helm's MergeValues over files.
+func TestMergeEqualsHelmMergeValues(t *testing.T) {
+	tests := []struct{ name, base, overlay string }{
+		{"nested maps", "a: {x: 1, y: {z: 2}}\n", "a: {y: {w: 3}}\n"},
+		{"null kept", "a: {x: 1}\nb: 2\n", "a: null\nb: null\n"},
+		{"lists replace", "l: [1, 2]\n", "l: [3]\n"},
+		{"map over scalar", "a: s\n", "a: {x: 1}\n"},
+		{"empty overlay", "a: 1\n", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			base, overlay := filepath.Join(dir, "a.yaml"), filepath.Join(dir, "b.yaml")
+			require.NoError(t, os.WriteFile(base, []byte(tc.base), 0o600))
+			require.NoError(t, os.WriteFile(overlay, []byte(tc.overlay), 0o600))
+			helmMerged, err := MergeFiles(base, overlay)
+			require.NoError(t, err)
+			baseTree, err := Parse([]byte(tc.base))
+			require.NoError(t, err)
+			overlayTree, err := Parse([]byte(tc.overlay))
+			require.NoError(t, err)
+			assert.Equal(t, helmMerged, Merge(baseTree, overlayTree))
+		})
+	}
+}
+
+func TestMergeFilesRefusesWhatIsNotARegularFile(t *testing.T) {
+	_, err := MergeFiles(t.TempDir())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not a regular file")
+}
