@@ -45,7 +45,7 @@ func TestCutoverOnCluster(t *testing.T) {
 		WithLabel("target", "kube").
 		Setup(onlyKube).
 		Setup(cc.open).
-		Assess("the runbook's preflight says go, or its recorded cutover completed with the downtime measured", cc.assessGoNoGo).
+		Assess("the recorded cutover completed with the downtime measured, verified on the data plane with the old Redis idle", cc.assessGoNoGo).
 		Feature()
 	scaleToZero := features.New("beersystem can go to zero replicas without losing data").
 		WithLabel("req", "FR-016").
@@ -187,6 +187,11 @@ func (cc *clusterCutover) assessSettings(ctx context.Context, t *testing.T, _ *e
 func (cc *clusterCutover) assessDecommission(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	s := cc.status(ctx, t)
 	st := s.State
+	// A decommission done without the idle proof is a failure whatever else the
+	// record says: nobody showed the old Redis was unused before it was deleted.
+	if st != nil && st.DecommissionedAt != nil && !strings.HasPrefix(st.IdleProof, "proven") {
+		t.Fatalf("decommissioned without proof that the old Redis was idle (--no-idle-proof): %s", st.IdleProof)
+	}
 	requireProof(t, st)
 	soak, err := cutover.CatalogSoak()
 	require.NoError(t, err)

@@ -74,7 +74,8 @@ func cutOverCluster(t *testing.T, now time.Time) kubernetes.Interface {
 	}
 	original := []corev1.EnvVar{{Name: "REDIS_HOST", Value: "beersystem-redis"}, {Name: "REDIS_PORT", Value: "6379"}, {Name: "REDIS_PASSWORD", Value: "old"}}
 	readyAt := now.Add(-time.Hour).UTC()
-	st := State{Phase: PhaseDone, Replicas: 2, Env: original, Settings: set, ReadyAt: &readyAt}
+	scaledDownAt := readyAt.Add(-30 * time.Second)
+	st := State{Phase: PhaseDone, Replicas: 2, Env: original, Settings: set, ScaledDownAt: &scaledDownAt, ReadyAt: &readyAt, DowntimeSeconds: 30}
 	raw, err := json.Marshal(st)
 	require.NoError(t, err)
 	labels := map[string]string{"app.kubernetes.io/name": "beersystem"}
@@ -151,6 +152,8 @@ func TestDataPlaneVerifyAndDecommission(t *testing.T) {
 		require.NotNil(t, st.DataPlane.OldCallsSince)
 		assert.Equal(t, int64(0), *st.DataPlane.OldCallsSince, "the runbook's own INFO and CLIENT LIST are not counted")
 		assert.Equal(t, st.DataPlane, recordedState(t, ctx, cs).DataPlane, "the evidence is in the state annotation")
+		proof, why := CutoverProof(recordedState(t, ctx, cs))
+		assert.Equal(t, ProofComplete, proof, "a verified cutover with the old Redis idle is FR-015..FR-017's proof: %s", why)
 	})
 
 	t.Run("verify fails while an app connection is left on the old Redis", func(t *testing.T) {
