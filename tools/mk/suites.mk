@@ -1,6 +1,7 @@
 # Live suites (suites/, tools/target): e2e-framework features against one target.
 #
-#   make live-suites [TARGET=sandbox] [VALUES=...] [DISRUPTIVE=1]
+#   make live-suites [TARGET=sandbox] [VALUES=...] [DISRUPTIVE=0|1] (1 by default on
+#       the sandbox, 0 on kube: see the top Makefile)
 #       (called by `make conformance`) brings up a sandbox of its own when
 #       TARGET=sandbox, runs every suite package one after another with
 #       `go test -json` into $(OUT)/tests.json and the evidence into
@@ -72,5 +73,5 @@ overlay-verdicts: $(CONFORM)
 	  $(MAKE) --no-print-directory conformance STATIC=0 VALUES=$$o OUT=$$out DISRUPTIVE=$(DISRUPTIVE) >$$out/make.log 2>&1 || true; \
 	  printf '%-28s %-6s %4s s  failed: %s\n' "$$(basename $$o)" \
 	    "$$(grep -oE '^(GO|NO-GO):' $$out/make.log | tail -1 | tr -d :)" "$$(( $$(date +%s) - start ))" \
-	    "$$(awk -F'|' '$$2 ~ /^ (FR|SC)-[0-9]+a? $$/ && $$4 ~ /FAIL/ {gsub(/ /, "", $$2); printf "%s ", $$2}' $$out/report.md 2>/dev/null)"; \
+	    "$$(awk -F'|' '$$2 ~ /^ (FR|SC)-[0-9]+a? $$/ && $$4 ~ /FAIL/ {gsub(/ /, "", $$2); if (!seen[$$2]++) printf "%s ", $$2}' $$out/report.md 2>/dev/null)"; \
 	done
