@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/dirhash"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"sigs.k8s.io/yaml"
 )
 
@@ -173,30 +172,51 @@ func readAssembled(lock Lock, dest string) (Pinned, error) {
 	return Pinned{Lock: lock, Dir: chartDir, Name: name, Version: version, DirSum: dirSum}, nil
 }
 
+// checkChartYAML reads only the Chart.yaml files (loading the whole chart costs more
+// than everything else here): the chart's and each dependency's version.
 func checkChartYAML(lock Lock, chartDir string) (string, string, error) {
-	c, err := loader.LoadDir(chartDir)
+	meta, err := chartMetadata(filepath.Join(chartDir, "Chart.yaml"))
 	if err != nil {
-		return "", "", fmt.Errorf("load chart %s: %w", chartDir, err)
+		return "", "", err
 	}
-	if c.Metadata.Version != lock.ChartVersion {
-		return "", "", fmt.Errorf("chart %s: Chart.yaml version %s, pin %s says %s: %w", chartDir, c.Metadata.Version, LockFile, lock.ChartVersion, ErrPin)
+	if meta.Version != lock.ChartVersion {
+		return "", "", fmt.Errorf("chart %s: Chart.yaml version %s, pin %s says %s: %w", chartDir, meta.Version, LockFile, lock.ChartVersion, ErrPin)
 	}
-	if lock.AppVersion != "" && c.Metadata.AppVersion != lock.AppVersion {
-		return "", "", fmt.Errorf("chart %s: Chart.yaml appVersion %s, pin says %s: %w", chartDir, c.Metadata.AppVersion, lock.AppVersion, ErrPin)
-	}
-	deps := map[string]string{}
-	for _, d := range c.Dependencies() {
-		deps[d.Metadata.Name] = d.Metadata.Version
+	if lock.AppVersion != "" && meta.AppVersion != lock.AppVersion {
+		return "", "", fmt.Errorf("chart %s: Chart.yaml appVersion %s, pin says %s: %w", chartDir, meta.AppVersion, lock.AppVersion, ErrPin)
 	}
 	for _, d := range lock.Dependencies {
 		name := filepath.Base(d.Path)
-		if got, ok := deps[name]; !ok {
-			return "", "", fmt.Errorf("chart %s: dependency %s missing from charts/", chartDir, name)
-		} else if d.Version != "" && got != d.Version {
-			return "", "", fmt.Errorf("chart %s: dependency %s is %s, pin says %s: %w", chartDir, name, got, d.Version, ErrPin)
+		dep, err := chartMetadata(filepath.Join(chartDir, "charts", name, "Chart.yaml"))
+		if err != nil {
+			return "", "", fmt.Errorf("chart %s: dependency %s: %w", chartDir, name, err)
+		}
+		if d.Version != "" && dep.Version != d.Version {
+			return "", "", fmt.Errorf("chart %s: dependency %s is %s, pin says %s: %w", chartDir, name, dep.Version, d.Version, ErrPin)
 		}
 	}
-	return c.Metadata.Name, c.Metadata.Version, nil
+	return meta.Name, meta.Version, nil
+}
+
+type metadata struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	AppVersion string `json:"appVersion"`
+}
+
+func chartMetadata(path string) (metadata, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return metadata{}, fmt.Errorf("read chart metadata: %w", err)
+	}
+	var m metadata
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		return metadata{}, fmt.Errorf("chart metadata %s: %w", path, err)
+	}
+	if m.Name == "" || m.Version == "" {
+		return metadata{}, fmt.Errorf("chart metadata %s: no name or version", path)
+	}
+	return m, nil
 }
 
 type downloadInfo struct {

@@ -103,5 +103,5 @@ tofu-check: $(TOFU)
 	done
 
 .PHONY: render
-render: $(BIN)/render ## render CHART (a local Bitnami redis chart; default the fixture chart) with the homelab values (+ VALUES) into out/rendered.yaml
+render: $(BIN)/render ## render CHART (another copy of the chart; default the pinned chart of helm-values/chart.lock) with the homelab values (+ VALUES) into out/rendered.yaml (the gate renders on its own; this is for reading)
 	$(BIN)/render -root $(CURDIR) $(if $(CHART),-chart $(abspath $(CHART))) -layering $(RENDER_LAYERING) -values "$(foreach v,$(VALUES),$(abspath $(v)))" -o $(OUT)/rendered.yaml
