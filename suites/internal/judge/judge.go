@@ -120,3 +120,16 @@ func Freshness(cat *catalog.Catalog, maxAge, observedFor, dashboardRefresh time.
 	}
 	return collect(none, holds("SC-005", window, observedFor.Seconds()), holds("SC-005", th, maxAge.Seconds()), holds("SC-005", refresh, dashboardRefresh.Seconds()))
 }
+
+// Rejected judges SC-008: every unauthorized attempt rejected (probe.IsRejection is
+// the one definition of a rejection); no attempt at all proves nothing.
+func Rejected(cat *catalog.Catalog, attempts, rejected int) []error {
+	th, err := cat.Threshold("SC-008")
+	if err != nil {
+		return []error{err}
+	}
+	if attempts == 0 {
+		return []error{fmt.Errorf("SC-008: no unauthorized attempt was made")}
+	}
+	return collect(holds("SC-008", th, 100*float64(rejected)/float64(attempts)))
+}

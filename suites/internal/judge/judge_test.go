@@ -46,6 +46,9 @@ func TestEachJudgedFigureFailsJustPastItsBound(t *testing.T) {
 		}, false},
 		{"SC-005 observed just under a minute", func() []error { return Freshness(cat, 10*time.Second, 59*time.Second, 15*time.Second, 59) }, false},
 		{"SC-005 dashboard refresh just past 15 s", func() []error { return Freshness(cat, 10*time.Second, 60*time.Second, 16*time.Second, 60) }, false},
+		{"SC-008 every attempt rejected", func() []error { return Rejected(cat, 6000, 6000) }, true},
+		{"SC-008 one attempt of 6000 not rejected", func() []error { return Rejected(cat, 6000, 5999) }, false},
+		{"SC-008 no attempt", func() []error { return Rejected(cat, 0, 0) }, false},
 		{"SC-005 a single observation", func() []error { return Freshness(cat, 10*time.Second, 60*time.Second, 15*time.Second, 1) }, false},
 	}
 	for _, tc := range tests {
