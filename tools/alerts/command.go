@@ -2,7 +2,6 @@ package alerts
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
@@ -20,8 +20,8 @@ const MetricNamesFixture = "fixtures/exporter/metric-names.txt"
 
 // Exit codes of the alertrules and exportermetrics commands.
 const (
-	exitOK       = 0
-	exitBadInput = 2
+	exitOK       = exitcode.OK
+	exitBadInput = exitcode.CouldNotRun
 )
 
 // stringList is a repeatable flag.
@@ -41,15 +41,8 @@ func Command(args []string, stdout, stderr io.Writer) int {
 	outPath := fs.String("o", "-", "output file, - for stdout")
 	var extra stringList
 	fs.Var(&extra, "values", "extra values file layered on top (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitBadInput
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "alertrules: unexpected argument %q\n", fs.Arg(0))
-		return exitBadInput
+	if code := exitcode.ParseFlags(fs, args, stderr); code != exitcode.Continue {
+		return code
 	}
 	if *root == "" {
 		found, err := project.Root()
@@ -95,15 +88,8 @@ func ExporterMetricsCommand(ctx context.Context, args []string, stdout, stderr i
 	fs.SetOutput(stderr)
 	outPath := fs.String("o", "", "output file, - for stdout (default: the fixture in the project)")
 	timeout := fs.Duration("timeout", 30*time.Second, "deadline for starting, waiting and scraping")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitBadInput
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "exportermetrics: unexpected argument %q\n", fs.Arg(0))
-		return exitBadInput
+	if code := exitcode.ParseFlags(fs, args, stderr); code != exitcode.Continue {
+		return code // one line per usage error
 	}
 	root, err := project.Root()
 	if err != nil {

@@ -33,6 +33,17 @@ const Continue = -1
 // usage to stderr and returns OK; otherwise it returns Continue. Stray positional
 // arguments are usage errors too.
 func ParseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) int {
+	code := ParseFlagsAndArgs(fs, args, stderr)
+	if code == Continue && fs.NArg() > 0 {
+		UsageError(stderr, fs.Name(), "unexpected argument %q", fs.Arg(0))
+		return CouldNotRun
+	}
+	return code
+}
+
+// ParseFlagsAndArgs is ParseFlags for a command that takes positional arguments
+// (fs.Args()) after its flags.
+func ParseFlagsAndArgs(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 	// The flag package prints the whole usage after every error: keep it for --help.
 	fs.SetOutput(io.Discard)
 	err := fs.Parse(args)
@@ -43,9 +54,6 @@ func ParseFlags(fs *flag.FlagSet, args []string, stderr io.Writer) int {
 		return OK
 	case err != nil:
 		UsageError(stderr, fs.Name(), "%s", err)
-		return CouldNotRun
-	case fs.NArg() > 0:
-		UsageError(stderr, fs.Name(), "unexpected argument %q", fs.Arg(0))
 		return CouldNotRun
 	}
 	return Continue

@@ -2,7 +2,6 @@ package render
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/redis-shared/conformance/tools/chart"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -20,9 +20,9 @@ const FixtureChart = "fixtures/charts/redis-mini"
 
 // Exit codes of Main.
 const (
-	ExitOK       = 0
-	ExitFailure  = 1 // the output could not be written
-	ExitBadInput = 2 // bad flags, chart, values, or a chart that fails to render
+	ExitOK       = exitcode.OK
+	ExitFailure  = exitcode.Failed      // the output could not be written
+	ExitBadInput = exitcode.CouldNotRun // bad flags, chart, values, or a chart that fails to render
 )
 
 // Main is the `render` command: it renders a chart with the project's layered values
@@ -41,15 +41,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	releaseName := flags.String("release", DefaultReleaseName, "release name")
 	namespace := flags.String("namespace", DefaultNamespace, "release namespace")
 	kubeVersion := flags.String("kube-version", "", "Kubernetes version the chart sees, e.g. v1.33.0 (default: helm's)")
-	if err := flags.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ExitOK
-		}
-		return ExitBadInput
-	}
-	if flags.NArg() > 0 {
-		fmt.Fprintf(stderr, "render: unexpected argument %q\n", flags.Arg(0))
-		return ExitBadInput
+	if code := exitcode.ParseFlags(flags, args, stderr); code != exitcode.Continue {
+		return code // one line per usage error; -h prints the usage
 	}
 
 	chartToRender := *chartPath

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
 // Env var names: the Redis ones are what tools/cutover guesses on the real
@@ -29,18 +31,24 @@ const (
 
 // Exit codes, as every command of the project uses them.
 const (
-	exitOK       = 0
-	exitFailed   = 1
-	exitBadInput = 2
+	exitOK       = exitcode.OK
+	exitFailed   = exitcode.Failed
+	exitBadInput = exitcode.CouldNotRun
 )
 
 const shutdownGrace = 5 * time.Second
+
+// errUsagePrinted: exitcode.ParseFlags has printed the one-line usage error.
+var errUsagePrinted = errors.New("usage error")
 
 // run parses flags and env, serves until ctx ends and returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
+	}
+	if errors.Is(err, errUsagePrinted) {
+		return exitBadInput
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "beersystem: %v\n", err)
@@ -83,7 +91,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "", "HTTP listen address (env "+EnvListen+", default :8080)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: beersystem [--listen ADDR]\n\nRedis settings come from the env, as on the real Deployment:\n"+
+		fmt.Fprintf(fs.Output(), "usage: beersystem [--listen ADDR]\n\nRedis settings come from the env, as on the real Deployment:\n"+
 			"  %s (required), %s (default 6379), %s (default: no AUTH)\n"+
 			"  %s (client name beersystem-<it>, default the hostname)\n"+
 			"  %s (every key starts with it, default beersystem:)\n"+
@@ -91,8 +99,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 			EnvRedisHost, EnvRedisPort, EnvRedisPassword, EnvPodName, EnvKeyPrefix, EnvSessionTTL, EnvCacheTTL)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return Config{}, err
+	switch exitcode.ParseFlagsAndArgs(fs, args, stderr) {
+	case exitcode.OK:
+		return Config{}, flag.ErrHelp
+	case exitcode.CouldNotRun:
+		return Config{}, errUsagePrinted
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q (settings come from flags and env)", fs.Args())

@@ -24,13 +24,14 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 const (
-	exitOK          = 0
-	exitUnformatted = 1
-	exitBadInput    = 2
+	exitOK          = exitcode.OK
+	exitUnformatted = exitcode.Failed
+	exitBadInput    = exitcode.CouldNotRun
 )
 
 func main() {
@@ -42,8 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	flags.SetOutput(stderr)
 	check := flags.Bool("check", false, "list files that are not formatted and exit 1 if there are any")
 	write := flags.Bool("w", false, "rewrite files that are not formatted")
-	if err := flags.Parse(args); err != nil {
-		return exitBadInput
+	if code := exitcode.ParseFlagsAndArgs(flags, args, stderr); code != exitcode.Continue {
+		return code
 	}
 	if *check == *write {
 		fmt.Fprintln(stderr, "hclfmt: give exactly one of -check and -w")

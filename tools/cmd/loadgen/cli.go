@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/benchcmp"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
@@ -19,9 +20,9 @@ import (
 
 // Exit codes, stable for scripts.
 const (
-	exitOK      = 0
-	exitFailed  = 1
-	exitBadArgs = 2
+	exitOK      = exitcode.OK
+	exitFailed  = exitcode.Failed
+	exitBadArgs = exitcode.CouldNotRun
 )
 
 type streams struct {

@@ -90,11 +90,12 @@ func splitAddr(addr string) (string, string, error) {
 }
 
 func parse(name string, fs *flag.FlagSet, args []string) error {
+	// badArgs prefixes "redisprobe NAME:"; the flag package's message names the flag.
 	if err := fs.Parse(args); err != nil {
-		return fmt.Errorf("redisprobe %s: %w", name, err)
+		return err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("redisprobe %s: unexpected argument %q", name, fs.Arg(0))
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
@@ -34,9 +35,9 @@ const DefaultAddr = "redis-shared-master.redis.svc.cluster.local:6379"
 
 // Exit codes, as loadgen's.
 const (
-	ExitOK      = 0
-	ExitFailed  = 1
-	ExitBadArgs = 2
+	ExitOK      = exitcode.OK
+	ExitFailed  = exitcode.Failed
+	ExitBadArgs = exitcode.CouldNotRun
 )
 
 // Cleanup is the proof that a prefix holds no key: what was deleted on the master
