@@ -44,12 +44,18 @@ func TestPolicyPassesOnTheProjectInBothLayerings(t *testing.T) {
 func TestPolicyOverlayWithViolationsExitsOneWithJSON(t *testing.T) {
 	overlay := filepath.Join(t.TempDir(), "open.yaml")
 	require.NoError(t, os.WriteFile(overlay, []byte("lanService:\n  sourceRanges: [0.0.0.0/0]\n"), 0o644))
-	code, out, _ := runPolicyCmd(t, "--values", overlay, "--rendered", goodRendered(t), "--format", "json")
+	// The gate renders the pinned chart with the overlay itself: the open range shows
+	// in the rendered Service and NetworkPolicy.
+	code, out, _ := runPolicyCmd(t, "--values", overlay, "--format", "json")
 	require.Equal(t, ExitFindings, code)
 	var run policy.Run
 	require.NoError(t, json.Unmarshal([]byte(out), &run))
 	assert.Equal(t, policy.ResultSchemaVersion, run.SchemaVersion)
 	assert.Equal(t, []string{"FR-005", "SC-004"}, run.Failed())
+	require.NotNil(t, run.Chart)
+	assert.Equal(t, "redis", run.Chart.Name)
+	assert.Equal(t, "23.1.1", run.Chart.Version)
+	assert.Equal(t, "h1:68EPXIo1ixa5DpWiY+3J97oIktp4QFXjACbpR/4saBQ=", run.Chart.Sum)
 }
 
 func TestPolicyBadInputExitsTwoWithOneLine(t *testing.T) {
@@ -57,7 +63,8 @@ func TestPolicyBadInputExitsTwoWithOneLine(t *testing.T) {
 	require.NoError(t, os.WriteFile(garbage, []byte("- not\n- a mapping\n"), 0o644))
 	cases := map[string][]string{
 		"missing overlay":  {"--values", filepath.Join(t.TempDir(), "nope.yaml")},
-		"overlay no map":   {"--values", garbage, "--rendered", goodRendered(t)},
+		"overlay no map":   {"--values", garbage},
+		"stale rendering":  {"--values", garbage, "--rendered", goodRendered(t)},
 		"bad rendered":     {"--rendered", garbage},
 		"missing tofu dir": {"--tofu", t.TempDir()},
 		"unknown layering": {"--layering", "prod"},
