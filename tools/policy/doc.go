@@ -23,13 +23,16 @@
 //
 // # Input document
 //
-//	input.values     object  merged Helm values (helm-values/base.yaml + layering + --values
-//	                         overlays, merged like `helm -f`); keys left out mean the chart's
-//	                         defaults, which the rules apply where they matter.
+//	input.values     object  Helm values (helm-values/base.yaml + layering + --values
+//	                         overlays) merged by helm and coalesced with the pinned chart's
+//	                         defaults (LoadProjectInput): the templates' .Values. Hand-written
+//	                         inputs (fixtures) may leave keys out; rules apply the chart's
+//	                         defaults where they matter.
 //	input.layering   string  "homelab" or "kind" (kind's local-path class is "standard").
-//	input.manifests  array   Kubernetes objects of a rendered multi-document YAML, each with
-//	                         apiVersion, kind and metadata.name; absent when not given, and
-//	                         then the manifest checks do not apply (an empty rendering is an
+//	input.manifests  array   Kubernetes objects the pinned chart rendered on this run
+//	                         (release redis-shared, namespace redis), each with apiVersion,
+//	                         kind and metadata.name; when not given, the rules that declare
+//	                         it in custom.inputs are not-run (an empty rendering is an
 //	                         error, not an absent one).
 //	input.tofu       object  the module's *.tf files (one folder, not its examples/ or tests/),
 //	                         parsed with hashicorp/hcl/v2 hclsyntax (package tofu):
@@ -61,9 +64,12 @@
 //
 // # Failing closed
 //
-// Input that cannot be read or parsed, a section a rule needs that was not given, a deny
-// member without a message, or an evaluation error (built-in errors are strict) is an
-// error (*InputError for input), never a pass: `conform policy` exits 2.
+// Input that cannot be read or parsed, a deny member without a message, or an evaluation
+// error (built-in errors are strict) is an error (*InputError for input), never a pass:
+// `conform policy` exits 2. A rule a section of whose custom.inputs was not given is
+// not-run with a reason; so is a rule that defines `evidence contains text` and found
+// nothing to judge. A rule's evidence names the objects it judged; a rule without its
+// own evidence says which inputs it read.
 //
 // # Rego tests
 //
