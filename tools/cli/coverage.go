@@ -9,6 +9,7 @@ import (
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/project"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 func runCoverage(_ context.Context, args []string, streams IOStreams) int {
@@ -27,6 +28,9 @@ func runCoverage(_ context.Context, args []string, streams IOStreams) int {
 			return fail(streams, ExitBadInput, "%v", err)
 		}
 		*root = r
+	}
+	if err := safeio.CheckDir(*root); err != nil {
+		return fail(streams, ExitBadInput, "--root: %v", err) // could not run: nothing written
 	}
 	cat, err := catalog.Load()
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/project"
+	"github.com/redis-shared/conformance/tools/safeio"
 	"github.com/redis-shared/conformance/tools/report"
 )
 
@@ -46,6 +47,9 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 			return fail(streams, ExitBadInput, "%v", err)
 		}
 		*root = r
+	}
+	if err := safeio.CheckDir(*root); err != nil {
+		return fail(streams, ExitBadInput, "--root: %v", err) // could not run: nothing written
 	}
 	cat, err := catalog.Load()
 	if err != nil {
