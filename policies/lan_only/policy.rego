@@ -93,11 +93,13 @@ deny contains v if {
 
 network_policies := [np | some np in k8s.objects; np.kind == "NetworkPolicy"]
 
-# An ingress rule without peers admits every source (networkPolicy.allowExternal true
-# renders one); an ipBlock must lie inside the LAN.
+# An ingress rule to the Redis port without peers admits every source
+# (networkPolicy.allowExternal true renders one); an ipBlock must lie inside the LAN.
+# The exporter's port is FR-008's business, not this rule's.
 deny contains v if {
 	some np in network_policies
 	some i, rule in object.get(np, ["spec", "ingress"], [])
+	redis_port_rule(rule)
 	count(object.get(rule, "from", [])) == 0
 	v := util.violation(k8s.id(np), sprintf("spec.ingress[%d].from", [i]), "every source", lan_text)
 }
@@ -105,11 +107,21 @@ deny contains v if {
 deny contains v if {
 	some np in network_policies
 	some i, rule in object.get(np, ["spec", "ingress"], [])
+	redis_port_rule(rule)
 	some peer in object.get(rule, "from", [])
 	block := object.get(peer, "ipBlock", null)
 	block != null
 	not net.within_lan(object.get(block, "cidr", null))
 	v := util.violation(k8s.id(np), sprintf("spec.ingress[%d].from[].ipBlock.cidr", [i]), object.get(block, "cidr", null), lan_text)
+}
+
+# redis_port_rule holds for an ingress rule that covers the Redis port (a rule without
+# ports covers every port).
+redis_port_rule(rule) if count(object.get(rule, "ports", [])) == 0
+
+redis_port_rule(rule) if {
+	some p in rule.ports
+	p.port in {6379, "redis", "tcp-redis"}
 }
 
 evidence contains sprintf("%s: ingress from the cluster and %s only", [k8s.id(np), concat(",", sort(ip_blocks(np)))]) if {

@@ -96,3 +96,10 @@ test_evidence_names_every_rendered_service_and_the_network_policy if {
 	"Service redis/redis-shared-lan: type LoadBalancer, address 192.168.4.201, no NodePorts, sources 192.168.4.0/24, ports 6379" in found
 	count(found) == 6
 }
+
+test_open_rule_for_another_port_is_not_this_rules_business if {
+	metrics_open := testing.patched([{"op": "add", "path": "/manifests/5/spec/ingress/-", "value": {"ports": [{"port": 9121}]}}])
+	count(lan_only.deny) == 0 with input as metrics_open
+	all_ports_open := testing.patched([{"op": "add", "path": "/manifests/5/spec/ingress/-", "value": {}}])
+	testing.denied(lan_only.deny, `spec.ingress[1].from is "every source"`) with input as all_ports_open
+}
