@@ -61,8 +61,10 @@ type htmlPage struct {
 	Gallery      []htmlGallery
 	Requirements []htmlRequirement
 	Facts        [][2]string
-	PlotCount    int
-	Statuses     []string
+	// RunFacts are the run's own settings (conform preflight), shown in the header.
+	RunFacts  [][2]string
+	PlotCount int
+	Statuses  []string
 }
 
 // WriteHTML renders report.html from the report and the evidence records (for the
@@ -72,6 +74,11 @@ func WriteHTML(w io.Writer, rep Report, records []evidence.Record) error {
 	page := htmlPage{Report: rep, Counts: rep.CountsLine(), Statuses: []string{StatusPass, StatusFail, StatusWaived, StatusSkip, StatusNotRun}}
 	for _, k := range sortedKeys(rep.Facts) {
 		page.Facts = append(page.Facts, [2]string{k, rep.Facts[k]})
+	}
+	for _, k := range []string{FactKubeServer, FactKubeContext, FactKubeNamespace, FactDisruptive, FactValues, FactStatic} {
+		if v, ok := rep.Facts[k]; ok {
+			page.RunFacts = append(page.RunFacts, [2]string{k, v})
+		}
 	}
 	drawn := map[string][]htmlPlot{}
 	for _, req := range rep.Requirements {
@@ -275,10 +282,11 @@ details { margin: .2em 0; } .plots { display: flex; flex-wrap: wrap; gap: 1em; }
 <p class="small">target {{.Target}} · suite {{.SuiteCommit}} · chart {{.ChartVersion}} · Redis {{.RedisVersion}} · generated {{.GeneratedAt.Format "2006-01-02 15:04:05Z"}}</p>
 <p id="counts">{{.Counts}} {{.PlotCount}} plots drawn from the load series in the evidence. GO needs every requirement passed (or waived by an unexpired waiver).</p>
 {{if .Problems}}<h2>Problems</h2><ul>{{range .Problems}}<li>{{.}}</li>{{end}}</ul>{{end}}
-{{if .Facts}}<h2>Facts about the target and the run</h2><table class="facts">{{range .Facts}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table>{{end}}
+{{if .RunFacts}}<p id="run">{{range $i, $f := .RunFacts}}{{if $i}} · {{end}}{{index $f 0}}: <b>{{index $f 1}}</b>{{end}}</p>{{end}}
 {{if .Gallery}}<h2>Load runs</h2>
 {{range .Gallery}}<h3>{{.Label}}</h3><div class="plots">{{range .Plots}}<figure class="plot"><figcaption>{{.Title}}</figcaption>{{.SVG}}</figure>{{end}}</div>
 {{end}}{{end}}
+{{if .Facts}}<details><summary><b>Facts about the target and the run</b> ({{len .Facts}})</summary><table class="facts">{{range .Facts}}<tr><td>{{index . 0}}</td><td>{{index . 1}}</td></tr>{{end}}</table></details>{{end}}
 <h2>Requirements</h2>
 <div class="filters">show:
 {{range .Statuses}}<button type="button" data-status="{{.}}" onclick="toggle(this)">{{.}}</button>{{end}}
