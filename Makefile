@@ -33,6 +33,10 @@ LINT_TARGETS :=
 DEPS_APT := git ca-certificates
 TOOLS_TARGETS :=
 
+# The preflight is conformance's first prerequisite, named before the fragments add
+# theirs, so that what is about to be checked is the first thing a run prints.
+conformance: conformance-preflight
+
 include $(sort $(wildcard tools/mk/*.mk))
 
 VALUES_FLAGS := $(foreach v,$(VALUES),--values $(abspath $(v)))
@@ -116,11 +120,13 @@ PREFLIGHT = $(CONFORM) preflight --target $(TARGET) $(if $(KUBECONFIG),--kubecon
 	$(if $(CONFIRM),--confirm $(CONFIRM)) --static=$(if $(filter 1,$(STATIC)),true,false) \
 	$(VALUES_FLAGS) --facts $(OUT)/facts.json
 
-.PHONY: conformance
-conformance: $(if $(filter sandbox,$(TARGET)),deps) $(CONFORM) ## run every check against TARGET: out/report.{md,html,json}, out/junit.xml, kept in out/runs/<time> (out/latest)
+.PHONY: conformance-preflight conformance
+conformance-preflight: $(if $(filter sandbox,$(TARGET)),deps) $(CONFORM)
 	$(eval PREFLIGHT_ERROR := $(shell mkdir -p $(OUT) && rm -f $(OUT)/facts.json && $(PREFLIGHT) 2>&1 >$(OUT)/preflight.txt))
 	$(if $(PREFLIGHT_ERROR),$(error $(PREFLIGHT_ERROR)))
 	@cat $(OUT)/preflight.txt
+
+conformance: $(if $(filter sandbox,$(TARGET)),deps) $(CONFORM) ## run every check against TARGET: out/report.{md,html,json}, out/junit.xml, kept in out/runs/<time> (out/latest)
 	@rm -f $(OUT)/policy.json $(OUT)/tests.json $(OUT)/evidence.jsonl
 	@report_args="--target $(TARGET) --out $(OUT) --facts $(OUT)/facts.json --history $(if $(WAIVERS),--waivers $(abspath $(WAIVERS)))"; \
 	if [ "$(STATIC)" = 1 ]; then \
