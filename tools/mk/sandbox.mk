@@ -45,8 +45,8 @@ test-edgecase-overlays: deps $(CONFORM)
 	    echo "$$overlay: the sandbox did not come up: $$(tail -1 $(OUT)/edge-overlays/$$overlay.up.log)"; bad=1; continue; fi; \
 	  $(GO) test -count=1 -json -timeout 15m ./suites/edgecases/ -run "^$$run" -args --state-dir=$(EDGE_STATE) --disruptive >$$log 2>&1 || true; \
 	  $(CONFORM) sandbox down --state-dir $(EDGE_STATE) >/dev/null; \
-	  verdict=$$(jq -r --arg t "$$top" 'select(.Test == $$t and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | .Action' $$log 2>/dev/null | tail -1); \
-	  why=$$(jq -r 'select(.Action == "output") | .Output' $$log 2>/dev/null | grep -E 'Error:|FR-|SC-' | grep -vE '^\s*(---|===)' | head -2 | tr -s ' \n' ' '); \
+	  verdict=$$(jq -r --arg t "$$top" 'select(.Test == $$t and (.Action == "pass" or .Action == "fail" or .Action == "skip")) | .Action' $$log 2>/dev/null | tail -1 || true); \
+	  why=$$(jq -r 'select(.Action == "output") | .Output' $$log 2>/dev/null | grep -E 'Error:|FR-|SC-|edgecases_test.go:[0-9]+: ' | grep -vE '^\s*(---|===)' | head -2 | tr -s ' \n' ' ' || true); \
 	  printf '%-32s %-24s %s after %ss: %s\n' "$$overlay" "$$top" "$${verdict:-no verdict}" "$$(( $$(date +%s) - start ))" "$$why"; \
 	  [ "$$verdict" = fail ] || bad=1; \
 	done; \
