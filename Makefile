@@ -103,10 +103,8 @@ lint-go:
 	$(GO) vet ./...
 
 .PHONY: fuzz
-fuzz: ## fuzz the report's input parsers for FUZZTIME each (default 1m)
-	$(GO) test ./tools/report -run '^$$' -fuzz '^FuzzParseTestEvents$$' -fuzztime $(or $(FUZZTIME),1m)
-	$(GO) test ./tools/report -run '^$$' -fuzz '^FuzzParsePolicyRun$$' -fuzztime $(or $(FUZZTIME),1m)
-	$(GO) test ./tools/evidence -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(or $(FUZZTIME),1m)
+fuzz: ## fuzz every parser of user input (FUZZ_TARGETS, tools/mk/failclosed.mk) for FUZZTIME each (default 1m)
+	$(call fuzz-run,$(or $(FUZZTIME),1m))
 
 .PHONY: coverage
 coverage: $(CONFORM) ## print the requirement -> checks matrix
