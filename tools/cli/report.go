@@ -108,10 +108,8 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 		return fail(streams, ExitBadInput, "%v", err)
 	}
 	printOpen(streams, rep)
-	line := fmt.Sprintf("%s: %d passed, %d failed, %d skipped, %d not run", rep.Verdict, rep.Summary.Pass, rep.Summary.Fail, rep.Summary.Skip, rep.Summary.NotRun)
-	if rep.Summary.Waived > 0 {
-		line += fmt.Sprintf(", %d waived", rep.Summary.Waived)
-	}
+	// Requirements and checks, each by status (report.CountsLine, as in report.md).
+	line := rep.Verdict + ": " + rep.CountsLine()
 	fmt.Fprintf(streams.Out, "%s (target %s) -> %s, %s\n", line, rep.Target,
 		filepath.Join(*outDir, "report.md"), filepath.Join(*outDir, "report.html"))
 	if *history {
