@@ -22,8 +22,8 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/redis-shared/conformance/tools/kubeconn"
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
@@ -117,23 +117,16 @@ func OpenKube(ctx context.Context, opts KubeOptions) (*Kube, error) {
 			return nil, fmt.Errorf("open kube target: %w", err)
 		}
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if opts.Kubeconfig != "" {
-		rules.ExplicitPath = opts.Kubeconfig
-	}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: opts.Context}).ClientConfig()
-	if err != nil {
-		return nil, fmt.Errorf("open kube target: kubeconfig: %w", err)
-	}
-	cfg.Timeout = kubeCallTimeout
-	// Each assessment reads the inventory afresh (a dozen GETs and LISTs): client-go's
-	// default 5 requests/s would make a suite run take tens of seconds.
-	cfg.QPS, cfg.Burst = 50, 100
-	cs, err := kubernetes.NewForConfig(cfg)
+	// kubeconn: kubeconfig files must be regular and bounded, and every request ends
+	// within kubeCallTimeout even when an exec credential plugin never returns.
+	cfg, err := kubeconn.Load(opts.Kubeconfig, opts.Context, kubeCallTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("open kube target: %w", err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	// Each assessment reads the inventory afresh (a dozen GETs and LISTs): client-go's
+	// default 5 requests/s would make a suite run take tens of seconds.
+	cfg.QPS, cfg.Burst = 50, 100
+	cs, dyn, err := kubeconn.Clients(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open kube target: %w", err)
 	}
