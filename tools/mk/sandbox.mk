@@ -34,6 +34,8 @@ EDGE_OVERLAYS := edge-noeviction:TestMemoryFull/memory_full:_writes_past_maxmemo
 	edge-stale-reads-off:TestPartition \
 	edge-exporter-pinned-password:TestPasswordRotation
 EDGE_STATE ?= /run/redis-shared-edge-overlays
+# About 6 minutes (partition: repl-timeout 60 s plus the alert wait).
+TEST_TARGETS += test-edgecase-overlays
 
 .PHONY: test-edgecase-overlays
 test-edgecase-overlays: deps $(CONFORM)
