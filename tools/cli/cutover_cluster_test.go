@@ -36,15 +36,16 @@ func TestCutoverCommandOnLocalControlPlane(t *testing.T) {
 	env, err := kubeenv.Start(ctx, kubeenv.Options{BinDir: *kubeBin, Root: root})
 	require.NoError(t, err, "start the local control plane")
 	t.Cleanup(func() { assert.NoError(t, env.Close(), "tear down") })
+	// The homelab before the cutover: the stand-ins, the auth Secrets, the old
+	// beersystem Redis and the pinned chart's rendering (kwok runs none of its
+	// containers), then the pre-cutover beersystem.
+	_, err = env.Deploy(ctx)
+	require.NoError(t, err, "deploy the pinned chart and the stand-ins")
 	require.NoError(t, env.ApplyFiles(ctx,
-		filepath.Join(root, kubeenv.FixtureDir, "node.yaml"),
-		filepath.Join(root, kubeenv.FixtureDir, "tofu-equivalent.yaml"),
-		filepath.Join(root, kubeenv.FixtureDir, "beersystem-old-redis.yaml"),
 		filepath.Join(root, "fixtures/cutover/beersystem-before.yaml"),
 		filepath.Join(root, "fixtures/cutover/beersystem-configmap.yaml"),
 		filepath.Join(root, "fixtures/cutover/other-client.yaml"),
 	))
-	require.NoError(t, env.CreateAuthSecrets(ctx))
 
 	// No Redis runs on the control plane (kwok pods are not processes): for the
 	// data-plane flags two loopback redis-servers stand for the new and the old Redis,

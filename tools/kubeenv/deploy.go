@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/render"
 	"github.com/redis-shared/conformance/tools/values"
 )
@@ -44,6 +45,8 @@ var fixtureFiles = []string{
 
 // Deployment says what Deploy put on the cluster.
 type Deployment struct {
+	// Chart names the rendered chart: name@version (module sum).
+	Chart string
 	// Objects is the number of chart objects applied.
 	Objects int
 	// Took is the time from the first apply until everything was ready.
@@ -54,8 +57,11 @@ type Deployment struct {
 // stand-ins (fake node, local-path StorageClass with static volumes, MetalLB pool,
 // Prometheus operator CRDs, old beersystem Redis), the tofu-equivalent objects
 // (namespaces, the auth Secret in redis and beersystem with one generated password)
-// and the fixture chart rendered with the project's homelab values. It waits until
-// both Redis pods are Ready, their PVCs Bound and the LAN Service has its address.
+// and the pinned Bitnami chart (helm-values/chart.lock, assembled by `make chart`)
+// rendered with the project's homelab values, so the checks judge the objects the
+// homelab gets. kwok runs no containers: the pods only look Ready; the tests put a
+// loopback redis-server behind them. It waits until both Redis pods are Ready, their
+// PVCs Bound and the LAN Service has its address.
 func (e *Env) Deploy(ctx context.Context) (Deployment, error) {
 	began := time.Now()
 	var files []string
@@ -72,9 +78,13 @@ func (e *Env) Deploy(ctx context.Context) (Deployment, error) {
 	if err != nil {
 		return Deployment{}, fmt.Errorf("deploy: %w", err)
 	}
-	manifests, err := render.Manifests(ctx, filepath.Join(e.opts.Root, render.FixtureChart), vals, render.Options{})
+	pinned, err := chart.Ensure(ctx, e.opts.Root)
 	if err != nil {
-		return Deployment{}, fmt.Errorf("deploy: %w", err)
+		return Deployment{}, fmt.Errorf("deploy: pinned chart (make chart): %w", err)
+	}
+	manifests, err := render.Manifests(ctx, pinned.Dir, vals, render.Options{})
+	if err != nil {
+		return Deployment{}, fmt.Errorf("deploy %s: %w", pinned, err)
 	}
 	objs, err := ParseObjects(render.Join(manifests))
 	if err != nil {
@@ -86,8 +96,8 @@ func (e *Env) Deploy(ctx context.Context) (Deployment, error) {
 	if err := e.WaitDeployed(ctx, 2*time.Minute); err != nil {
 		return Deployment{}, err
 	}
-	d := Deployment{Objects: len(objs), Took: time.Since(began)}
-	fmt.Fprintf(e.opts.Log, "kubeenv: deployed %d chart objects and the stand-ins; ready after %s\n", d.Objects, d.Took.Round(time.Millisecond))
+	d := Deployment{Chart: pinned.String(), Objects: len(objs), Took: time.Since(began)}
+	fmt.Fprintf(e.opts.Log, "kubeenv: deployed %d objects of %s and the stand-ins; ready after %s\n", d.Objects, d.Chart, d.Took.Round(time.Millisecond))
 	return d, nil
 }
 

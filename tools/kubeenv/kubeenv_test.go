@@ -180,9 +180,9 @@ func failing(statuses map[string]string) []string {
 type breakage func(ctx context.Context, cs kubernetes.Interface) (func(context.Context) error, error)
 
 // TestInventoryOnLocalControlPlane brings the local control plane up, deploys the
-// fixture chart and the stand-ins, and runs the inventory suite: every check passes.
-// Then it breaks one thing at a time and checks that exactly the right requirement
-// fails, and passes again once put back.
+// pinned chart's rendering and the stand-ins, and runs the inventory suite: every
+// check passes. Then it breaks one thing at a time and checks that exactly the right
+// requirement fails, and passes again once put back.
 func TestInventoryOnLocalControlPlane(t *testing.T) {
 	if *binDir == "" {
 		t.Skip("needs the control-plane binaries: run `make test-kube` (builds them into bin/ and passes --bin)")

@@ -72,7 +72,7 @@ func clusterExecResolving(workDir, password string, resolve []string) *unstructu
 }
 
 // TestProbeOnLocalControlPlane runs the kube target's whole probe path against the
-// local control plane: the probe pod is created from the fixture chart's image, the
+// local control plane: the probe pod is created from the chart's image, the
 // static bin/redisprobe is streamed over a real exec through the real API server to
 // kwok, which runs it locally against a real redis-server on loopback; the JSON comes
 // back and the pod is deleted. Then suites/dataplane runs with --target kube.

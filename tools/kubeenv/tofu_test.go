@@ -23,7 +23,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/redis-shared/conformance/tools/render"
+	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -35,7 +35,8 @@ const tofuMirrorEnv = "TOFU_PROVIDER_MIRROR"
 // tofuExample is the root module the test applies: the nightly kind CI's.
 const tofuExample = "tofu/examples/kind"
 
-// TestTofuApplyDestroy applies tofu/examples/kind with the fixture chart against the
+// TestTofuApplyDestroy applies tofu/examples/kind with the pinned chart (assembled by
+// `make chart`; helm installs it from its folder, no registry) against the
 // local control plane through terratest and the real tofu binary and providers (from
 // a filesystem mirror), checks through the kube target what tofu made (namespaces,
 // both auth Secrets with equal password digests, the Helm release and its
@@ -59,6 +60,8 @@ func TestTofuApplyDestroy(t *testing.T) {
 	require.NoError(t, err)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	pinned, err := chart.Ensure(ctx, root)
+	require.NoError(t, err, "the pinned chart (make chart)")
 
 	began := time.Now()
 	env, err := Start(ctx, Options{BinDir: *binDir, Root: root, Log: testLog{t}})
@@ -81,7 +84,7 @@ func TestTofuApplyDestroy(t *testing.T) {
 		Vars: map[string]any{
 			"kubeconfig_path":    env.Kubeconfig,
 			"kubeconfig_context": "kubeenv",
-			"chart_path":         filepath.Join(root, render.FixtureChart),
+			"chart_path":         pinned.Dir,
 		},
 		EnvVars: map[string]string{
 			// Only the mirror's providers; the machine's own CLI config must not leak in.

@@ -4,8 +4,9 @@
 # loopback:
 #
 #   make test-cutover  (part of `make test`) starts the control plane twice (library
-#       and command), each with the fake node, the namespaces, the auth Secrets, the
-#       old beersystem Redis, the pre-cutover beersystem Deployments
+#       and command), each with the stand-ins, the namespaces, the auth Secrets, the
+#       old beersystem Redis, the pinned chart's rendering (`make chart`; kwok runs
+#       none of its containers), the pre-cutover beersystem Deployments
 #       (fixtures/cutover: settings as env literals, and in a ConfigMap with its own
 #       old Redis) and another client of the old Redis in namespace brewlog. The
 #       library test runs, for both styles, plan, apply, rollback (Deployment spec and
@@ -32,7 +33,7 @@ CUTOVER_KUBE_TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-m
 	$(BIN)/kube-scheduler $(BIN)/kwok $(BIN)/metallb-controller
 
 .PHONY: test-cutover
-test-cutover: $(CUTOVER_KUBE_TOOLS)
+test-cutover: $(CUTOVER_KUBE_TOOLS) chart
 	nice -n 10 $(GO) test -count=1 -p 1 -timeout 5m -v \
 		-run 'TestCutoverOnLocalControlPlane|TestCutoverCommandOnLocalControlPlane|TestDataPlaneVerifyAndDecommission' \
 		./tools/cutover/ ./tools/cli/ -args --bin=$(BIN)

@@ -9,7 +9,8 @@
 #       minute (kube-apiserver relinks in 8 s).
 #   make lint-actions  actionlint over .github/workflows (part of `make lint`).
 #   make test-kube     (part of `make test`) brings the local control plane up, applies
-#       the fixture chart and the tofu-equivalent objects, runs suites/inventory with
+#       the pinned chart's rendering (`make chart`, homelab values) and the
+#       tofu-equivalent objects, runs suites/inventory with
 #       --target kube: every check passes; then breaks three things and checks from the
 #       report that the right requirement fails each time. It also runs suites/resilience
 #       --target kube --disruptive (pod deletions; SC-002/SC-007 with the loopback data
@@ -53,15 +54,15 @@ $(BIN)/metallb-controller: | $(KUBE_BUILD)/metallb/go.mod
 	$(call KUBE_GOBUILD,metallb,$@,go.universe.tf/metallb/controller)
 
 # The inventory suite against the local control plane, then three breakages.
-test-kube: $(KUBE_TOOLS)
+test-kube: $(KUBE_TOOLS) chart
 	nice -n 10 $(GO) test -count=1 -p 1 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
 
-# terratest: tofu apply and destroy of tofu/examples/kind (fixture chart) against the
-# local control plane, checked through the kube target. Needs TOFU_PROVIDER_MIRROR (see
+# terratest: tofu apply and destroy of tofu/examples/kind (the pinned chart from its
+# bin/chart folder) against the local control plane, checked through the kube target. Needs TOFU_PROVIDER_MIRROR (see
 # tofu.mk); without it the test skips and says so, and bin/tofu is not built.
 TEST_TARGETS += test-kube-tofu
 .PHONY: test-kube-tofu
-test-kube-tofu: $(KUBE_TOOLS) $(if $(TOFU_PROVIDER_MIRROR),$(BIN)/tofu)
+test-kube-tofu: $(KUBE_TOOLS) chart $(if $(TOFU_PROVIDER_MIRROR),$(BIN)/tofu)
 	TOFU_PROVIDER_MIRROR=$(TOFU_PROVIDER_MIRROR) nice -n 10 $(GO) test -count=1 -p 1 -timeout 15m -v -run 'TestTofuApplyDestroy' ./tools/kubeenv/ -args --bin=$(BIN) --tofu=$(BIN)/tofu
 
 # actionlint checks .github/workflows (syntax, expressions, pinned actions' inputs, and
