@@ -202,7 +202,13 @@ func splitDocuments(stream string) []sourcedDocument {
 	for _, doc := range releaseutil.SplitManifests(stream) {
 		source := ""
 		body := strings.TrimSpace(doc)
-		if first, rest, found := strings.Cut(body, "\n"); strings.HasPrefix(first, "# Source: ") {
+		// Helm writes one "# Source:" line; a stream with several (found by fuzzing)
+		// keeps the last, so no body starts with one.
+		for {
+			first, rest, found := strings.Cut(body, "\n")
+			if !strings.HasPrefix(first, "# Source: ") {
+				break
+			}
 			source = strings.TrimPrefix(first, "# Source: ")
 			body = ""
 			if found {
