@@ -15,8 +15,8 @@ import (
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/project"
-	"github.com/redis-shared/conformance/tools/safeio"
 	"github.com/redis-shared/conformance/tools/report"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 func runReport(ctx context.Context, args []string, streams IOStreams) int {
