@@ -158,8 +158,11 @@ func (s *Sandbox) options(from Vantage, addr string, creds Credentials) (*redis.
 		ReadTimeout:     ioTimeout,
 		WriteTimeout:    ioTimeout,
 		MaxRetries:      -1,
-		PoolSize:        4,
-		PoolTimeout:     dialTimeout,
+		// One dial per connection: go-redis's default of 5 dial retries turned a LAN
+		// host the LoadBalancer drops into minutes per check (issue 17, item 9).
+		DialerRetries: 1,
+		PoolSize:      4,
+		PoolTimeout:   dialTimeout,
 		MaintNotificationsConfig: &maintnotifications.Config{
 			Mode: maintnotifications.ModeDisabled,
 		},
