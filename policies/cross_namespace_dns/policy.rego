@@ -2,7 +2,9 @@
 # title: Beersystem reaches redis-shared-master.redis.svc.cluster.local
 # description: >-
 #   The master Service is rendered in namespace redis and keeps a cluster IP under the
-#   cluster.local domain. (The Secret beersystem reads is FR-012a's rule.)
+#   cluster.local domain, and every NetworkPolicy over the Redis pods admits the Redis
+#   port from namespace beersystem's pods without a client label. (The Secret
+#   beersystem reads is FR-012a's rule.)
 # custom:
 #   requirements: [FR-017]
 #   severity: high
@@ -36,4 +38,18 @@ master_service_in_redis if {
 	o.kind == "Service"
 	o.metadata.name == "redis-shared-master"
 	object.get(o, ["metadata", "namespace"], "") == "redis"
+}
+
+# A NetworkPolicy that admits only some namespaces, or only labelled client pods,
+# shuts beersystem's unlabelled application pods out of the DNS name they dial.
+deny contains v if {
+	some np in k8s.network_policies
+	not admits_beersystem(np)
+	v := util.violation(k8s.id(np), "spec.ingress", object.get(np, ["spec", "ingress"], []), "a rule admitting the Redis port from namespace beersystem")
+}
+
+admits_beersystem(np) if {
+	some rule in object.get(np, ["spec", "ingress"], [])
+	k8s.ingress_reaches_redis(rule)
+	k8s.ingress_admits_namespace(rule, "beersystem")
 }

@@ -39,24 +39,15 @@ all_namespaces_rule_in_values if {
 # Manifests: every NetworkPolicy with ingress rules has one that admits all namespaces
 # on the Redis port.
 deny contains v if {
-	some np in k8s.objects
-	np.kind == "NetworkPolicy"
-	"Ingress" in object.get(np, ["spec", "policyTypes"], ["Ingress"])
+	some np in k8s.network_policies
 	not admits_all_namespaces(np)
 	v := util.violation(k8s.id(np), "spec.ingress", object.get(np, ["spec", "ingress"], []), "a rule admitting the Redis port from every namespace")
 }
 
 admits_all_namespaces(np) if {
 	some rule in object.get(np, ["spec", "ingress"], [])
-	redis_port(rule)
+	k8s.ingress_reaches_redis(rule)
 	all_namespaces_peer(rule)
-}
-
-redis_port(rule) if count(object.get(rule, "ports", [])) == 0
-
-redis_port(rule) if {
-	some p in rule.ports
-	p.port in {6379, "redis", "tcp-redis"}
 }
 
 all_namespaces_peer(rule) if count(object.get(rule, "from", [])) == 0
@@ -82,7 +73,6 @@ evidence contains k8s.service_text(o) if {
 }
 
 evidence contains sprintf("%s: ingress admits the Redis port from every namespace", [k8s.id(np)]) if {
-	some np in k8s.objects
-	np.kind == "NetworkPolicy"
+	some np in k8s.network_policies
 	admits_all_namespaces(np)
 }

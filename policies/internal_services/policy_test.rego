@@ -53,3 +53,9 @@ test_rule_without_peers_admits_every_namespace if {
 	open := testing.patched([{"op": "remove", "path": "/manifests/5/spec/ingress/0/from"}])
 	count(internal_services.deny) == 0 with input as open
 }
+
+test_rendered_policy_admitting_only_namespace_redis_is_denied if {
+	redis_only := [{"ports": [{"port": 6379}], "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redis"}}}]}]
+	bad := testing.patched([{"op": "replace", "path": "/manifests/5/spec/ingress", "value": redis_only}])
+	testing.denied(internal_services.deny, "NetworkPolicy redis/redis-shared") with input as bad
+}

@@ -257,3 +257,37 @@ configuration_object := id(cm) if {
 	cm.kind == "ConfigMap"
 	endswith(cm.metadata.name, "-configuration")
 }
+
+# network_policies are the rendered NetworkPolicies that restrict ingress.
+network_policies := [np |
+	some np in objects
+	np.kind == "NetworkPolicy"
+	"Ingress" in object.get(np, ["spec", "policyTypes"], ["Ingress"])
+]
+
+# ingress_reaches_redis holds for an ingress rule that covers the Redis port (a rule
+# without ports covers every port).
+ingress_reaches_redis(rule) if count(object.get(rule, "ports", [])) == 0
+
+ingress_reaches_redis(rule) if {
+	some p in rule.ports
+	p.port in {6379, "redis", "tcp-redis"}
+}
+
+# ingress_admits_namespace holds when a rule admits every pod of namespace ns: a rule
+# without peers, a peer for every namespace, or one naming ns by its
+# kubernetes.io/metadata.name label; a pod selector with labels narrows it to labelled
+# pods, which an application's pods are not.
+ingress_admits_namespace(rule, _) if count(object.get(rule, "from", [])) == 0
+
+ingress_admits_namespace(rule, ns) if {
+	some peer in rule.from
+	object.get(peer, "podSelector", {}) == {}
+	namespace_selector_selects(peer, ns)
+}
+
+namespace_selector_selects(peer, _) if peer.namespaceSelector == {}
+
+namespace_selector_selects(peer, ns) if {
+	peer.namespaceSelector == {"matchLabels": {"kubernetes.io/metadata.name": ns}}
+}

@@ -61,3 +61,33 @@ test_rendered_config_joins_common_and_role_lines if {
 	k8s.rendered_setting("replica", "appendfsync", "everysec") == "everysec" with input as {"manifests": [cm]}
 	k8s.configuration_object == "ConfigMap redis/x-configuration" with input as {"manifests": [cm]}
 }
+
+test_network_policies_are_those_restricting_ingress if {
+	ingress := {"kind": "NetworkPolicy", "metadata": {"name": "i"}, "spec": {"policyTypes": ["Ingress", "Egress"]}}
+	untyped := {"kind": "NetworkPolicy", "metadata": {"name": "u"}, "spec": {}}
+	egress := {"kind": "NetworkPolicy", "metadata": {"name": "e"}, "spec": {"policyTypes": ["Egress"]}}
+	k8s.network_policies == [ingress, untyped] with input as {"manifests": [ingress, untyped, egress]}
+}
+
+test_ingress_rule_reaches_redis_by_number_name_or_every_port if {
+	k8s.ingress_reaches_redis({"ports": [{"port": 6379}]})
+	k8s.ingress_reaches_redis({"ports": [{"port": "redis"}]})
+	k8s.ingress_reaches_redis({"from": []})
+	not k8s.ingress_reaches_redis({"ports": [{"port": 9121}]})
+}
+
+test_ingress_rule_admits_a_namespace_by_name_or_every_namespace if {
+	k8s.ingress_admits_namespace({}, "beersystem")
+	k8s.ingress_admits_namespace({"from": [{"namespaceSelector": {}}]}, "beersystem")
+	named := {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "beersystem"}}}
+	k8s.ingress_admits_namespace({"from": [named]}, "beersystem")
+	not k8s.ingress_admits_namespace({"from": [named]}, "conformance-probe")
+}
+
+test_labelled_pods_of_a_namespace_are_not_the_namespace if {
+	labelled := {"namespaceSelector": {}, "podSelector": {"matchLabels": {"redis-shared-client": "true"}}}
+	not k8s.ingress_admits_namespace({"from": [labelled]}, "beersystem")
+	redis_only := {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "redis"}}}
+	not k8s.ingress_admits_namespace({"from": [redis_only]}, "beersystem")
+	not k8s.ingress_admits_namespace({"from": [{"ipBlock": {"cidr": "192.168.4.0/24"}}]}, "beersystem")
+}
