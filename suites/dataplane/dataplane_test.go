@@ -16,8 +16,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/suites/internal/measure"
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
@@ -259,7 +258,7 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 		KeySpace:    keySpace,
 	}
 	res, err := load(ctx, t, "sc006-sustained", cfg)
-	bound, boundErr := measure.DegradationBound(baseline.Latency.P95,
+	bound, boundErr := probe.DegradationBound(baseline.Latency.P95,
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_ratio")),
 		harness.Number(t, r.Bound(t, "SC-006", "p95_degradation_slack")))
 	require.NoError(t, boundErr)

@@ -18,7 +18,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/target"
@@ -271,7 +271,7 @@ func assessFreshness(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 		if !known {
 			t.Errorf("Prometheus reports no scrape interval for %s", inst.Pod)
 		}
-		mean, longest := meanGap(gaps), measure.Percentile(gaps, 100)
+		mean, longest := meanGap(gaps), probe.Percentile(gaps, 100)
 		figs = append(figs,
 			evidence.Figure{Name: inst.Name + " scrape interval", Value: every.Seconds(), Unit: "s"},
 			evidence.Figure{Name: inst.Name + " mean gap between samples", Value: mean, Unit: "s"},

@@ -19,7 +19,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -96,7 +96,7 @@ func client(ctx context.Context, t *testing.T, addr string) *redis.Client {
 // prober sends one request every requestEvery until stopped and books each outcome.
 type prober struct {
 	mu       sync.Mutex
-	outcomes []measure.Outcome
+	outcomes []probe.Outcome
 	firstErr error
 }
 
@@ -106,7 +106,7 @@ func (p *prober) run(ctx context.Context, stop <-chan struct{}, request func(ctx
 	for seq := 0; ; seq++ {
 		err := request(ctx, seq)
 		p.mu.Lock()
-		p.outcomes = append(p.outcomes, measure.Outcome{At: time.Now(), OK: err == nil})
+		p.outcomes = append(p.outcomes, probe.Outcome{At: time.Now(), OK: err == nil})
 		if err != nil && p.firstErr == nil {
 			p.firstErr = err
 		}
@@ -121,10 +121,10 @@ func (p *prober) run(ctx context.Context, stop <-chan struct{}, request func(ctx
 	}
 }
 
-func (p *prober) snapshot() []measure.Outcome {
+func (p *prober) snapshot() []probe.Outcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]measure.Outcome(nil), p.outcomes...)
+	return append([]probe.Outcome(nil), p.outcomes...)
 }
 
 func (p *prober) succeededAfter(at time.Time) bool {
@@ -204,8 +204,8 @@ func assessMasterKilled(ctx context.Context, t *testing.T, _ *envconf.Config) co
 	wg.Wait()
 	end := time.Now()
 
-	writeOutage := measure.OutageAfter(writes.snapshot(), killed)
-	readOutage := measure.OutageAfter(reads.snapshot(), killed)
+	writeOutage := probe.OutageAfter(writes.snapshot(), killed)
+	readOutage := probe.OutageAfter(reads.snapshot(), killed)
 	recovery := writeOutage.Since(killed, end)
 	r.Figures(t,
 		evidence.Figure{Name: "master Service answered writes again after", Value: recovery.Seconds(), Unit: "s"},
@@ -257,7 +257,7 @@ func assessReplicaDown(ctx context.Context, t *testing.T, _ *envconf.Config) con
 	close(stop)
 	wg.Wait()
 	require.NoError(t, observeErr)
-	outage := measure.OutageAfter(traffic.snapshot(), stopped)
+	outage := probe.OutageAfter(traffic.snapshot(), stopped)
 	requests := len(traffic.snapshot())
 	r.Figures(t,
 		evidence.Figure{Name: "failed SET+GET through the master Service", Value: float64(outage.Failed), Unit: "count"},
@@ -331,7 +331,7 @@ func assessNoAckedWriteLost(ctx context.Context, t *testing.T, _ *envconf.Config
 		r.Note(t, "master appendfsync %q, appendonly %q", fsync["appendfsync"], master.ConfigGet(ctx, "appendonly").Val()["appendonly"])
 	}
 	evictedBefore := evictedKeys(ctx, t, master)
-	ledger := measure.NewLedger()
+	ledger := probe.NewLedger()
 	var failedWrites atomic.Int64
 	var wg sync.WaitGroup
 	stop := make(chan struct{})

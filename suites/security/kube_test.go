@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -117,9 +117,9 @@ func assessLBUnauthorized(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	require.NoError(t, err, "PING with the valid password at the LoadBalancer from the LAN")
 	bogus := randomText(t)
 	total, rejected := 0, 0
-	for _, kind := range measure.AttemptKinds() {
+	for _, kind := range probe.AttemptKinds() {
 		dial := func(ctx context.Context) (net.Conn, error) { return r.Target.Dial(ctx, target.LAN, ep.LoadBalancer) }
-		tally, err := measure.ProbeUnauthorized(ctx, dial, kind, perKind, bogus, probeIOTimeout)
+		tally, err := probe.ProbeUnauthorized(ctx, dial, kind, perKind, bogus, probeIOTimeout)
 		harness.SkipUnsupported(t, "unauthorized attempts at the LoadBalancer from the LAN", err)
 		if err != nil {
 			t.Errorf("%s attempts at the LoadBalancer: %v", kind, err)

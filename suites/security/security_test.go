@@ -22,7 +22,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -133,13 +133,13 @@ func assessLANConnectTime(ctx context.Context, t *testing.T, _ *envconf.Config) 
 		}
 		times = append(times, float64(elapsed)/float64(time.Millisecond))
 	}
-	p95 := measure.Percentile(times, 95)
+	p95 := probe.Percentile(times, 95)
 	r.Figures(t,
 		evidence.Figure{Name: "attempts", Value: float64(attempts), Unit: "count"},
 		evidence.Figure{Name: "failed attempts", Value: float64(failures), Unit: "count"},
-		evidence.Figure{Name: "p50 connect+AUTH+PING", Value: measure.Percentile(times, 50), Unit: "ms"},
+		evidence.Figure{Name: "p50 connect+AUTH+PING", Value: probe.Percentile(times, 50), Unit: "ms"},
 		evidence.Figure{Name: "p95 connect+AUTH+PING", Value: p95, Unit: "ms"},
-		evidence.Figure{Name: "max connect+AUTH+PING", Value: measure.Percentile(times, 100), Unit: "ms"})
+		evidence.Figure{Name: "max connect+AUTH+PING", Value: probe.Percentile(times, 100), Unit: "ms"})
 	r.Note(t, "each attempt opens a new TCP connection from a LAN host to %s, authenticates and sends PING", lb)
 	assert.Zero(t, failures, "failed LAN attempts (first: %v)", firstErr)
 	harness.Holds(t, "SC-003", threshold, p95)
@@ -187,8 +187,8 @@ func assessOutsideRefused(ctx context.Context, t *testing.T, _ *envconf.Config) 
 			if err == nil {
 				// Show what an outsider gets: the server's reply to PING.
 				_ = conn.SetDeadline(time.Now().Add(timeout))
-				_, _ = conn.Write(measure.AppendCommand(nil, "PING"))
-				reply, rerr := measure.ReadReply(bufio.NewReader(conn))
+				_, _ = conn.Write(probe.AppendCommand(nil, "PING"))
+				reply, rerr := probe.ReadReply(bufio.NewReader(conn))
 				if rerr == nil {
 					outcome += fmt.Sprintf(" (PING answered %q)", reply.Text)
 				}
@@ -249,9 +249,9 @@ func assessUnauthorizedRejected(ctx context.Context, t *testing.T, _ *envconf.Co
 		err := client.Ping(ctx).Err()
 		_ = client.Close()
 		assert.NoError(t, err, "PING with the valid password on %s from %s", e.name, e.from)
-		for _, kind := range measure.AttemptKinds() {
+		for _, kind := range probe.AttemptKinds() {
 			dial := func(ctx context.Context) (net.Conn, error) { return r.Target.Dial(ctx, e.from, e.addr) }
-			tally, err := measure.ProbeUnauthorized(ctx, dial, kind, perKind, bogus, probeIOTimeout)
+			tally, err := probe.ProbeUnauthorized(ctx, dial, kind, perKind, bogus, probeIOTimeout)
 			if err != nil {
 				t.Errorf("%s attempts on %s from %s: %v", kind, e.name, e.from, err)
 			}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // DialFunc has the shape of go-redis Options.Dialer and http.Transport.DialContext.
@@ -78,37 +80,47 @@ func clientOptions(dial DialFunc, addr, password string) *redis.Options {
 
 // ping connects, authenticates and sends PING once.
 func ping(ctx context.Context, dial DialFunc, addr, password string, timeout time.Duration) error {
-	reply, err := redisCall(ctx, dial, addr, password, timeout, "PING")
-	if err == nil && reply != "PONG" {
-		return fmt.Errorf("PING answered %q", reply)
+	reply, err := probe.Call(ctx, probe.DialFunc(dial), addr, password, timeout, "PING")
+	switch {
+	case err != nil:
+		return err
+	case reply.IsError():
+		return errors.New(reply.Text)
+	case reply.Text != "PONG":
+		return fmt.Errorf("PING answered %q", reply.Text)
 	}
-	return err
+	return nil
 }
 
 // livenessPing is the chart's liveness probe: PONG, LOADING or MASTERDOWN pass.
 func livenessPing(ctx context.Context, dial DialFunc, password string, timeout time.Duration) error {
-	err := ping(ctx, dial, fmt.Sprintf("127.0.0.1:%d", redisPort), password, timeout)
-	var reply errRedis
-	if errors.As(err, &reply) && (strings.HasPrefix(reply.msg, "LOADING") || strings.HasPrefix(reply.msg, "MASTERDOWN")) {
+	reply, err := probe.Call(ctx, probe.DialFunc(dial), fmt.Sprintf("127.0.0.1:%d", redisPort), password, timeout, "PING")
+	switch {
+	case err != nil:
+		return err
+	case reply.IsError() && (strings.HasPrefix(reply.Text, "LOADING") || strings.HasPrefix(reply.Text, "MASTERDOWN")):
 		return nil
+	case reply.IsError():
+		return errors.New(reply.Text)
+	case reply.Text != "PONG":
+		return fmt.Errorf("PING answered %q", reply.Text)
 	}
-	return err
+	return nil
 }
 
-// infoFields runs INFO section and returns its key:value lines.
-func infoFields(ctx context.Context, dial DialFunc, addr, password, section string) (map[string]string, error) {
-	text, err := redisCall(ctx, dial, addr, password, 3*time.Second, "INFO", section)
-	if err != nil {
-		return nil, err
+// replicationInfo reads INFO replication (go-redis InfoMap) on one fresh connection.
+func replicationInfo(ctx context.Context, dial DialFunc, addr, password string) (role, link string, err error) {
+	opts := clientOptions(dial, addr, password)
+	opts.PoolSize = 1
+	c := redis.NewClient(opts)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	info := c.InfoMap(ctx, "replication")
+	if err := info.Err(); err != nil {
+		return "", "", err
 	}
-	fields := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if ok {
-			fields[k] = v
-		}
-	}
-	return fields, nil
+	return info.Item("Replication", "role"), info.Item("Replication", "master_link_status"), nil
 }
 
 // httpGet fetches url through client with a deadline and returns the body.

@@ -132,12 +132,11 @@ func (s *State) Check(ctx context.Context, opts CheckOptions) Report {
 }
 
 func checkInstance(ctx context.Context, dial DialFunc, inst Instance, password string, opts CheckOptions, h *InstanceHealth) []string {
-	fields, err := infoFields(ctx, dial, inst.Addr, password, "replication")
+	role, link, err := replicationInfo(ctx, dial, inst.Addr, password)
 	if err != nil {
 		return []string{fmt.Sprintf("INFO replication: %v", err)}
 	}
-	h.Role = fields["role"]
-	h.Link = fields["master_link_status"]
+	h.Role, h.Link = role, link
 	var problems []string
 	if h.Role != inst.Role && !(inst.Role == "replica" && h.Role == "slave") {
 		problems = append(problems, fmt.Sprintf("role is %q, want %q", h.Role, inst.Role))

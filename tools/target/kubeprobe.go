@@ -26,7 +26,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // ProbeChecker is what the kube target adds to Prober for the checks of FR-006,

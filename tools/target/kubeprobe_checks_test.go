@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 func promAnswer(t *testing.T, status int, body string) fakeAnswer {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // FaultProber is what a target offers when it measures a fault from its in-cluster

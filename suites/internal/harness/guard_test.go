@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
 )

@@ -26,7 +26,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/redis-shared/conformance/suites/internal/measure"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/sandbox"
 	"github.com/redis-shared/conformance/tools/target"
@@ -76,7 +76,7 @@ func sandboxUp(t *testing.T) (string, *sandbox.State) {
 type monitor struct {
 	conn  net.Conn
 	mu    sync.Mutex
-	cmds  map[string]measure.MonitorCommand // one example per distinct shape
+	cmds  map[string]probe.MonitorCommand // one example per distinct shape
 	lines int
 	bad   []string
 	done  chan struct{}
@@ -90,13 +90,13 @@ func startMonitor(t *testing.T, st *sandbox.State, addr string) *monitor {
 	defer cancel()
 	conn, err := st.Dialer(sandbox.VantageCluster)(ctx, "tcp", addr)
 	require.NoError(t, err, "dial %s for MONITOR", addr)
-	m := &monitor{conn: conn, cmds: map[string]measure.MonitorCommand{}, done: make(chan struct{})}
+	m := &monitor{conn: conn, cmds: map[string]probe.MonitorCommand{}, done: make(chan struct{})}
 	reader := bufio.NewReaderSize(conn, 1<<20)
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = conn.Write(measure.AppendCommand(measure.AppendCommand(nil, "AUTH", password), "MONITOR"))
+	_, err = conn.Write(probe.AppendCommand(probe.AppendCommand(nil, "AUTH", password), "MONITOR"))
 	require.NoError(t, err)
 	for _, what := range []string{"AUTH", "MONITOR"} {
-		reply, err := measure.ReadReply(reader)
+		reply, err := probe.ReadReply(reader)
 		require.NoError(t, err, what)
 		require.False(t, reply.IsError(), "%s: %s", what, reply.Text)
 	}
@@ -104,11 +104,11 @@ func startMonitor(t *testing.T, st *sandbox.State, addr string) *monitor {
 	go func() {
 		defer close(m.done)
 		for {
-			reply, err := measure.ReadReply(reader)
+			reply, err := probe.ReadReply(reader)
 			if err != nil {
 				return
 			}
-			cmd, err := measure.ParseMonitorLine(reply.Text)
+			cmd, err := probe.ParseMonitorLine(reply.Text)
 			m.mu.Lock()
 			m.lines++
 			if err != nil {
@@ -125,28 +125,28 @@ func startMonitor(t *testing.T, st *sandbox.State, addr string) *monitor {
 	return m
 }
 
-func (m *monitor) stop() []measure.MonitorCommand {
+func (m *monitor) stop() []probe.MonitorCommand {
 	_ = m.conn.Close()
 	<-m.done
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]measure.MonitorCommand, 0, len(m.cmds))
+	out := make([]probe.MonitorCommand, 0, len(m.cmds))
 	for _, c := range m.cmds {
 		out = append(out, c)
 	}
 	return out
 }
 
-func keySpecs(ctx context.Context, t *testing.T, tgt target.Target, addr string) map[string]measure.KeySpec {
+func keySpecs(ctx context.Context, t *testing.T, tgt target.Target, addr string) map[string]probe.KeySpec {
 	t.Helper()
 	client, err := tgt.Client(target.Cluster, addr, target.Valid)
 	require.NoError(t, err)
 	defer client.Close()
 	infos, err := client.Command(ctx).Result()
 	require.NoError(t, err, "COMMAND")
-	specs := map[string]measure.KeySpec{}
+	specs := map[string]probe.KeySpec{}
 	for name, info := range infos {
-		specs[strings.ToUpper(name)] = measure.KeySpec{First: int(info.FirstKeyPos), Last: int(info.LastKeyPos), Step: int(info.StepCount)}
+		specs[strings.ToUpper(name)] = probe.KeySpec{First: int(info.FirstKeyPos), Last: int(info.LastKeyPos), Step: int(info.StepCount)}
 	}
 	return specs
 }
@@ -203,7 +203,7 @@ func TestNonDisruptiveRunIsSafe(t *testing.T) {
 	}
 	require.Contains(t, stdout.String(), `"Action":"pass"`, "the suites ran no test: %s", stderr.String())
 
-	var cmds []measure.MonitorCommand
+	var cmds []probe.MonitorCommand
 	lines, bad := 0, 0
 	for _, m := range monitors {
 		cmds = append(cmds, m.stop()...)
@@ -227,7 +227,7 @@ func TestNonDisruptiveRunIsSafe(t *testing.T) {
 		}
 	}
 	require.True(t, sawSuiteKey, "MONITOR saw no key under %s: it did not watch the suites", prefix)
-	for _, v := range measure.SafetyViolations(cmds, specs, prefix) {
+	for _, v := range probe.SafetyViolations(cmds, specs, prefix) {
 		t.Errorf("unsafe: %s", v)
 	}
 

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // maxAttempts bounds the attempts per kind and address of `redisprobe auth`.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // Bounds of the disruptive commands' flags.

@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // runProm: one GET on the Prometheus HTTP API from inside the cluster (SC-005,

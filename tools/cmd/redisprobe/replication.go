@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // maxWrites bounds the writes per replica of `redisprobe replication`.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -95,9 +94,6 @@ type OutageReport struct {
 // defaultSeedWithin bounds the wait for the seed key to reach the replica.
 const defaultSeedWithin = 5 * time.Second
 
-// verifyBatch is the MGET size of the read-back.
-const verifyBatch = 500
-
 // Durability writes unique keys under cfg.Prefix for cfg.Duration, keeps every key
 // whose SET was acknowledged, waits (bounded) for the master to answer, reads them
 // all back and counts the lost ones; then deletes the prefix. A master that does not
@@ -106,7 +102,7 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 	rep.Addr = ep.Addr
 	var (
 		mu       sync.Mutex
-		acked    []string
+		ledger   = NewLedger()
 		failed   int
 		reconns  int
 		firstErr error
@@ -128,13 +124,14 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 					}
 					return nil
 				})
-				ok, bad := 0, 0
+				bad := 0
 				mu.Lock()
 				for i, k := range keys {
 					if i < len(cmds) && cmds[i].Err() == nil {
-						acked = append(acked, k)
-						ok++
+						ledger.Ack(k, k)
 					} else {
+						// The server may have applied it: finding it is not a loss.
+						ledger.Unacked(k, k)
 						bad++
 					}
 				}
@@ -163,7 +160,7 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 		})
 	}
 	wg.Wait()
-	rep.Acknowledged, rep.FailedWrites, rep.Reconnects = len(acked), failed, reconns
+	rep.Acknowledged, rep.FailedWrites, rep.Reconnects = ledger.Writes(), failed, reconns
 	defer func() {
 		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.Prefix, nil)
 		rep.Cleanup = &c
@@ -178,24 +175,15 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 		rep.Error = Redact("read-back: "+err.Error(), ep.Password)
 		return rep, errors.New(rep.Error)
 	}
-	if info, err := c.Info(ctx, "persistence").Result(); err == nil {
-		rep.AOFEnabled = persistenceField(info, "aof_enabled")
-	}
-	for start := 0; start < len(acked); start += verifyBatch {
-		batch := acked[start:min(start+verifyBatch, len(acked))]
-		values, err := c.MGet(ctx, batch...).Result()
-		if err != nil {
-			rep.Error = Redact(fmt.Sprintf("read-back MGET: %v", err), ep.Password)
-			return rep, errors.New(rep.Error)
-		}
-		for i, v := range values {
-			if s, ok := v.(string); !ok || s != batch[i] {
-				rep.Lost++
-				if len(rep.LostSample) < 5 {
-					rep.LostSample = append(rep.LostSample, batch[i])
-				}
-			}
-		}
+	rep.AOFEnabled = c.InfoMap(ctx, "persistence").Item("Persistence", "aof_enabled")
+	lost, err := ledger.Verify(ctx, func(ctx context.Context, keys ...string) ([]any, error) {
+		return c.MGet(ctx, keys...).Result()
+	})
+	rep.Lost = len(lost)
+	rep.LostSample = lost[:min(len(lost), 5)]
+	if err != nil {
+		rep.Error = Redact(fmt.Sprintf("read-back: %v", err), ep.Password)
+		return rep, errors.New(rep.Error)
 	}
 	return rep, nil
 }
@@ -240,7 +228,8 @@ func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConf
 	}
 
 	var mu sync.Mutex
-	var firstFail, recovered time.Time
+	// writes is the write outcomes' outage window, booked as they come.
+	var writes OutageWindow
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -279,16 +268,11 @@ func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConf
 			mu.Lock()
 			defer mu.Unlock()
 			rep.Writes++
-			switch {
-			case err != nil:
-				rep.FailedWrites++
-				if firstFail.IsZero() {
-					firstFail = now
-					rep.FirstWriteError = Redact(err.Error(), ep.Password)
-				}
-			case !firstFail.IsZero() && recovered.IsZero():
-				recovered = now
+			if err != nil && writes.FirstFailure.IsZero() {
+				rep.FirstWriteError = Redact(err.Error(), ep.Password)
 			}
+			// One writer sends in order, so the window is booked as it goes.
+			writes.Add(Outcome{At: now, OK: err == nil}, time.Time{})
 		})
 	})
 	began := time.Now()
@@ -296,7 +280,7 @@ func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConf
 	for {
 		mu.Lock()
 		done := time.Since(began) >= cfg.Duration &&
-			(firstFail.IsZero() || !recovered.IsZero() || time.Since(firstFail) > cfg.Recover)
+			(writes.FirstFailure.IsZero() || !writes.Recovered.IsZero() || time.Since(writes.FirstFailure) > cfg.Recover)
 		mu.Unlock()
 		if done || ctx.Err() != nil {
 			break
@@ -306,16 +290,9 @@ func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConf
 	tick.Stop()
 	close(stop)
 	wg.Wait()
-	end := time.Now()
-	switch {
-	case firstFail.IsZero():
-		rep.WritesRecovered = true
-	case recovered.IsZero():
-		rep.WriteOutageSeconds = end.Sub(firstFail).Seconds()
-	default:
-		rep.WritesRecovered = true
-		rep.WriteOutageSeconds = recovered.Sub(firstFail).Seconds()
-	}
+	rep.FailedWrites = writes.Failed
+	rep.WriteOutageSeconds = writes.Duration(time.Now()).Seconds()
+	rep.WritesRecovered = writes.FirstFailure.IsZero() || !writes.Recovered.IsZero()
 	if ctx.Err() != nil {
 		return fail("outage run cut short: %v", ctx.Err())
 	}
@@ -380,14 +357,4 @@ func waitAnswering(ctx context.Context, c *redis.Client, within time.Duration) e
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-}
-
-// persistenceField reads one field of an INFO reply.
-func persistenceField(info, name string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -60,13 +59,13 @@ func Replication(ctx context.Context, r Resolver, ep loadgen.Endpoint, opts Repl
 	rep := ReplicationReport{Master: ep.Addr}
 	master := newClient(ep)
 	defer master.Close()
-	masterInfo, err := master.Info(ctx, "replication").Result()
-	if err != nil {
+	masterInfo := master.InfoMap(ctx, "replication")
+	if err := masterInfo.Err(); err != nil {
 		rep.Error = Redact(fmt.Sprintf("INFO replication on %s: %v", ep.Addr, err), ep.Password)
 	}
-	rep.Role = infoField(masterInfo, "role")
-	rep.ConnectedSlaves, _ = strconv.Atoi(infoField(masterInfo, "connected_slaves"))
-	masterOffset, _ := strconv.ParseInt(infoField(masterInfo, "master_repl_offset"), 10, 64)
+	rep.Role = masterInfo.Item("Replication", "role")
+	rep.ConnectedSlaves, _ = strconv.Atoi(masterInfo.Item("Replication", "connected_slaves"))
+	masterOffset, _ := strconv.ParseInt(masterInfo.Item("Replication", "master_repl_offset"), 10, 64)
 	for i, addr := range opts.Replicas {
 		other := ep
 		other.Addr = addr
@@ -83,13 +82,13 @@ func Replication(ctx context.Context, r Resolver, ep loadgen.Endpoint, opts Repl
 
 func replicaView(ctx context.Context, master, replica *redis.Client, addr string, opts ReplicationOptions, prefix string, masterOffset int64) ReplicaView {
 	view := ReplicaView{Addr: addr}
-	info, err := replica.Info(ctx, "replication").Result()
-	if err != nil {
+	info := replica.InfoMap(ctx, "replication")
+	if err := info.Err(); err != nil {
 		view.Error = fmt.Sprintf("INFO replication on %s: %v", addr, err)
 		return view
 	}
-	view.Role, view.LinkStatus = infoField(info, "role"), infoField(info, "master_link_status")
-	if offset, err := strconv.ParseInt(infoField(info, "slave_repl_offset"), 10, 64); err == nil {
+	view.Role, view.LinkStatus = info.Item("Replication", "role"), info.Item("Replication", "master_link_status")
+	if offset, err := strconv.ParseInt(info.Item("Replication", "slave_repl_offset"), 10, 64); err == nil {
 		view.LagBytes = max(masterOffset-offset, 0)
 	}
 	var delays []float64
@@ -136,15 +135,4 @@ func visibleWithin(ctx context.Context, replica *redis.Client, key, value string
 		}
 		time.Sleep(time.Millisecond) // a poll step, not a wait for a condition
 	}
-}
-
-// infoField returns a field of an INFO section's text ("" when absent), as
-// target.InfoField (which cannot be imported here: target imports this package).
-func infoField(info, field string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return v
-		}
-	}
-	return ""
 }

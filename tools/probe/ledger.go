@@ -1,4 +1,4 @@
-package measure
+package probe
 
 import (
 	"context"
@@ -108,8 +108,8 @@ type Outcome struct {
 	OK bool
 }
 
-// Outage is what a series of outcomes shows around a fault.
-type Outage struct {
+// OutageWindow is what a series of outcomes shows around a fault.
+type OutageWindow struct {
 	// Failed counts failed requests after the fault.
 	Failed int
 	// FirstFailure and Recovered bound the outage; Recovered is zero when no request
@@ -119,7 +119,7 @@ type Outage struct {
 
 // Duration is the outage length, or since the first failure until end when it never
 // recovered; zero without failures.
-func (o Outage) Duration(end time.Time) time.Duration {
+func (o OutageWindow) Duration(end time.Time) time.Duration {
 	switch {
 	case o.FirstFailure.IsZero():
 		return 0
@@ -132,7 +132,7 @@ func (o Outage) Duration(end time.Time) time.Duration {
 
 // Since is the time from the fault until requests succeeded again (until end when they
 // never did); zero when no request failed after the fault.
-func (o Outage) Since(fault, end time.Time) time.Duration {
+func (o OutageWindow) Since(fault, end time.Time) time.Duration {
 	switch {
 	case o.FirstFailure.IsZero():
 		return 0
@@ -143,27 +143,33 @@ func (o Outage) Since(fault, end time.Time) time.Duration {
 	}
 }
 
+// Add books one outcome; outcomes must come in time order (OutageAfter sorts them).
+// Only outcomes at or after fault count.
+func (o *OutageWindow) Add(oc Outcome, fault time.Time) {
+	if oc.At.Before(fault) {
+		return
+	}
+	if !oc.OK {
+		o.Failed++
+		if o.FirstFailure.IsZero() {
+			o.FirstFailure = oc.At
+		}
+		return
+	}
+	if !o.FirstFailure.IsZero() && o.Recovered.IsZero() {
+		o.Recovered = oc.At
+	}
+}
+
 // OutageAfter finds the outage that follows a fault: from the first failed request
 // at or after the fault to the first successful request after that failure. The
 // outcomes may come in any order.
-func OutageAfter(outcomes []Outcome, fault time.Time) Outage {
+func OutageAfter(outcomes []Outcome, fault time.Time) OutageWindow {
 	sorted := append([]Outcome(nil), outcomes...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
-	var o Outage
+	var o OutageWindow
 	for _, oc := range sorted {
-		if oc.At.Before(fault) {
-			continue
-		}
-		if !oc.OK {
-			o.Failed++
-			if o.FirstFailure.IsZero() {
-				o.FirstFailure = oc.At
-			}
-			continue
-		}
-		if !o.FirstFailure.IsZero() && o.Recovered.IsZero() {
-			o.Recovered = oc.At
-		}
+		o.Add(oc, fault)
 	}
 	return o
 }

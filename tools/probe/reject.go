@@ -3,7 +3,7 @@ package probe
 import "strings"
 
 // IsRejection is the one definition of "rejected" for SC-008, used on every target
-// (the sandbox suite through suites/internal/measure, the probe pod here). Replies
+// (in-process on the sandbox, in the probe pod on kube). Replies
 // are the raw first lines, type byte included ("-NOAUTH Authentication required.");
 // authReply is "" when no AUTH was sent.
 //

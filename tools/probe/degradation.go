@@ -1,7 +1,6 @@
-// Package measure holds the pure logic behind the live checks, so it can be unit
-// tested without a target: the degradation bound, write-outage timelines, the ledger
-// of acknowledged writes, raw RESP probes and MONITOR line parsing.
-package measure
+package probe
+
+// The degradation bound and percentiles: pure logic behind the latency checks.
 
 import (
 	"fmt"

@@ -7,14 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
-// Unauthorized attempt kinds (SC-008), as suites/internal/measure names them.
+// Unauthorized attempt kinds (SC-008).
 const (
 	KindNoPassword    = "no password"
 	KindWrongPassword = "wrong password"
@@ -126,7 +125,7 @@ func attempts(ctx context.Context, r Resolver, addr, kind string, n int, bogus s
 	cmds = append(cmds, []string{"PING"})
 	var payload []byte
 	for _, c := range cmds {
-		payload = appendCommand(payload, c...)
+		payload = AppendCommand(payload, c...)
 	}
 	for range n {
 		if ctx.Err() != nil {
@@ -194,19 +193,4 @@ func attempt(ctx context.Context, r Resolver, addr string, payload []byte, want 
 		words = append(words, strings.TrimRight(line, "\r\n"))
 	}
 	return words, nil
-}
-
-// appendCommand encodes a command as a RESP array of bulk strings.
-func appendCommand(dst []byte, args ...string) []byte {
-	dst = append(dst, '*')
-	dst = strconv.AppendInt(dst, int64(len(args)), 10)
-	dst = append(dst, '\r', '\n')
-	for _, a := range args {
-		dst = append(dst, '$')
-		dst = strconv.AppendInt(dst, int64(len(a)), 10)
-		dst = append(dst, '\r', '\n')
-		dst = append(dst, a...)
-		dst = append(dst, '\r', '\n')
-	}
-	return dst
 }

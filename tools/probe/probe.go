@@ -1,7 +1,9 @@
-// Package probe is what the static redisprobe binary does inside the kube target's
-// probe pod, and the JSON it answers with: load (SC-001 sample, SC-006), the FR-014
-// data-structure round trips, the cleanup proof of a key prefix and a raw TCP dial
-// (FR-005/SC-004). The kube target decodes the same types.
+// Package probe is the one place each live measurement is defined: round trips
+// (FR-014), unauthorized attempts (SC-008), load through the load generator (SC-001,
+// SC-006), replication (FR-006), the acknowledged-write ledger and the outage timer
+// (SC-007, SC-002), cleanup proofs, TCP dials (FR-005/SC-004), Prometheus reads, and
+// the RESP and MONITOR parsing behind them. The sandbox runs it in-process from a
+// network namespace; the kube target runs the redisprobe binary in a probe pod.
 package probe
 
 import (

@@ -1,4 +1,4 @@
-package measure
+package probe
 
 import (
 	"bufio"
@@ -102,7 +102,7 @@ func startRedis(t *testing.T, password bool) *localredis.Server {
 	return srv
 }
 
-func dialer(addr string) DialFunc {
+func dialer(addr string) ConnFunc {
 	return func(ctx context.Context) (net.Conn, error) {
 		var d net.Dialer
 		return d.DialContext(ctx, "tcp", addr)

@@ -1,4 +1,4 @@
-package measure
+package probe
 
 import (
 	"bufio"
@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/redis-shared/conformance/tools/cmd/redisprobe/probe"
 )
 
 // AttemptKind is a kind of unauthorized connection attempt.
@@ -70,8 +68,8 @@ func (t Tally) RejectedPercent() float64 {
 	return 100 * float64(t.Rejected) / float64(t.Attempts)
 }
 
-// DialFunc opens a fresh connection to the endpoint under test.
-type DialFunc func(ctx context.Context) (net.Conn, error)
+// ConnFunc opens a fresh connection to the endpoint under test.
+type ConnFunc func(ctx context.Context) (net.Conn, error)
 
 // attemptBatch is how many attempts go out in one write; Redis keeps a connection
 // open after NOAUTH and WRONGPASS, so one connection serves many attempts.
@@ -80,7 +78,7 @@ const attemptBatch = 100
 // ProbeUnauthorized makes n attempts of a kind: each sends the kind's AUTH (none for
 // WithoutPassword) and then PING, and counts whether PING was served. bogus is random
 // text used as the wrong password and the unknown user. ioTimeout bounds every batch.
-func ProbeUnauthorized(ctx context.Context, dial DialFunc, kind AttemptKind, n int, bogus string, ioTimeout time.Duration) (Tally, error) {
+func ProbeUnauthorized(ctx context.Context, dial ConnFunc, kind AttemptKind, n int, bogus string, ioTimeout time.Duration) (Tally, error) {
 	tally := Tally{Replies: map[string]int{}}
 	var conn net.Conn
 	var reader *bufio.Reader
@@ -150,7 +148,7 @@ func ProbeUnauthorized(ctx context.Context, dial DialFunc, kind AttemptKind, n i
 			switch {
 			case !reply.IsError():
 				tally.Accepted++
-			case probe.IsRejection(authReply, reply.Line()):
+			case IsRejection(authReply, reply.Line()):
 				tally.Rejected++
 			default:
 				tally.Other++
@@ -187,6 +185,50 @@ func AppendCommand(dst []byte, args ...string) []byte {
 		dst = append(dst, '\r', '\n')
 	}
 	return dst
+}
+
+// DialFunc has the shape of go-redis Options.Dialer and http.Transport.DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
+
+// Call is one command the way redis-cli sends it: a fresh connection, AUTH when
+// there is a password, the command, its reply. No pool and no retries, so a probe
+// measures the instance and not a client library's recovery. An AUTH refused is an
+// error; the command's own error reply is returned as a Reply (IsError).
+func Call(ctx context.Context, dial DialFunc, addr, password string, timeout time.Duration, args ...string) (Reply, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, err := dial(ctx, "tcp", addr)
+	if err != nil {
+		return Reply{}, err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		if err := conn.SetDeadline(deadline); err != nil {
+			return Reply{}, err
+		}
+	}
+	var out []byte
+	if password != "" {
+		out = AppendCommand(out, "AUTH", password)
+	}
+	if _, err := conn.Write(AppendCommand(out, args...)); err != nil {
+		return Reply{}, fmt.Errorf("send %s: %w", args[0], err)
+	}
+	reader := bufio.NewReader(conn)
+	if password != "" {
+		auth, err := ReadReply(reader)
+		if err != nil {
+			return Reply{}, fmt.Errorf("AUTH: %w", err)
+		}
+		if auth.IsError() {
+			return Reply{}, fmt.Errorf("AUTH: %s", auth.Text)
+		}
+	}
+	reply, err := ReadReply(reader)
+	if err != nil {
+		return Reply{}, fmt.Errorf("%s: %w", args[0], err)
+	}
+	return reply, nil
 }
 
 // Reply is one RESP2 reply, flattened: its type byte and its text (arrays hold
