@@ -16,6 +16,7 @@ import (
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/benchcmp"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 // Exit codes, stable for scripts.
@@ -49,6 +50,30 @@ func run(ctx context.Context, args []string, s streams, getenv func(string) stri
 	default:
 		fmt.Fprintf(s.errOut, "loadgen: unknown command %q; %s\n", args[0], usage)
 		return exitBadArgs
+	}
+}
+
+// helpError is what a parse returns for -h/--help: the caller prints the flag set's
+// full usage and exits 0 (a usage error stays one line and exit 2).
+type helpError struct{ fs *flag.FlagSet }
+
+func (helpError) Error() string { return "help requested" }
+
+// parseFailed reports a parse error: the full usage on stdout for -h, one line on
+// stderr otherwise. done is false when there was no error.
+func parseFailed(err error, s streams) (code int, done bool) {
+	var help helpError
+	switch {
+	case err == nil:
+		return exitOK, false
+	case errors.As(err, &help):
+		fmt.Fprintf(s.out, "usage of %s:\n", help.fs.Name())
+		help.fs.SetOutput(s.out)
+		help.fs.PrintDefaults()
+		return exitOK, true
+	default:
+		fmt.Fprintln(s.errOut, err)
+		return exitBadArgs, true
 	}
 }
 
@@ -88,7 +113,8 @@ func (e *endpointFlags) resolvePassword(getenv func(string) string) (loadgen.End
 	ep := e.endpoint
 	switch {
 	case e.passwordFile != "":
-		b, err := os.ReadFile(e.passwordFile)
+		// A regular file of bounded size only: a FIFO or /dev/zero must not hang the run.
+		b, err := safeio.ReadInput(e.passwordFile, 64*1024)
 		if err != nil {
 			return ep, fmt.Errorf("read -password-file: %w", err)
 		}
@@ -129,6 +155,9 @@ func parseRun(args []string) (runOptions, error) {
 	fs.StringVar(&o.client, "client", loadgen.DefaultClient, "client library: "+strings.Join(loadgen.Clients(), ", "))
 	fs.BoolVar(&o.cleanup, "cleanup", true, "delete the prefix's keys afterwards and count what is left")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return o, helpError{fs}
+		}
 		return o, fmt.Errorf("loadgen run: %w", err)
 	}
 	if fs.NArg() > 0 {
@@ -176,9 +205,8 @@ type cleanupReport struct {
 
 func runLoad(ctx context.Context, args []string, s streams, getenv func(string) string) int {
 	o, err := parseRun(args)
-	if err != nil {
-		fmt.Fprintln(s.errOut, err)
-		return exitBadArgs
+	if code, done := parseFailed(err, s); done {
+		return code
 	}
 	ep, err := o.resolvePassword(getenv)
 	if err != nil {
@@ -241,6 +269,9 @@ func parseCleanup(args []string) (endpointFlags, string, error) {
 	e.register(fs)
 	fs.StringVar(&prefix, "prefix", "", "delete every key under this prefix (required)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return e, "", helpError{fs}
+		}
 		return e, "", fmt.Errorf("loadgen cleanup: %w", err)
 	}
 	if fs.NArg() > 0 {
@@ -255,9 +286,8 @@ func parseCleanup(args []string) (endpointFlags, string, error) {
 
 func runCleanup(_ context.Context, args []string, s streams, getenv func(string) string) int {
 	e, prefix, err := parseCleanup(args)
-	if err != nil {
-		fmt.Fprintln(s.errOut, err)
-		return exitBadArgs
+	if code, done := parseFailed(err, s); done {
+		return code
 	}
 	ep, err := e.resolvePassword(getenv)
 	if err != nil {
@@ -307,6 +337,9 @@ func parseBench(args []string) (benchOptions, error) {
 	libs := fs.String("clients", strings.Join(o.Libraries, ","), "client libraries to measure, comma separated")
 	fs.BoolVar(&b.asJSON, "json", false, "print the report as JSON instead of a table")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return b, helpError{fs}
+		}
 		return b, fmt.Errorf("loadgen bench: %w", err)
 	}
 	if fs.NArg() > 0 {
@@ -345,9 +378,8 @@ func parseBench(args []string) (benchOptions, error) {
 
 func runBench(ctx context.Context, args []string, s streams) int {
 	b, err := parseBench(args)
-	if err != nil {
-		fmt.Fprintln(s.errOut, err)
-		return exitBadArgs
+	if code, done := parseFailed(err, s); done {
+		return code
 	}
 	if ok, why := localredis.Available(); !ok {
 		fmt.Fprintf(s.errOut, "loadgen bench: %s\n", why)

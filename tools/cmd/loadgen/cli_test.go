@@ -158,6 +158,26 @@ func TestParseBench(t *testing.T) {
 	}
 }
 
+func TestHelpPrintsEveryFlagAndExitsZero(t *testing.T) {
+	tests := []struct {
+		command, flag string
+	}{
+		{"run", "-rate"},
+		{"cleanup", "-prefix"},
+		{"bench", "-rates"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.command, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), []string{tc.command, "--help"}, streams{out: &out, errOut: &errOut}, func(string) string { return "" })
+			assert.Equal(t, exitOK, code)
+			assert.Contains(t, out.String(), "usage of loadgen "+tc.command)
+			assert.Contains(t, out.String(), tc.flag)
+			assert.Empty(t, errOut.String())
+		})
+	}
+}
+
 func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 	tests := []struct {
 		name string
@@ -169,6 +189,7 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		{"bad cleanup flag", []string{"cleanup", "-addr", "127.0.0.1:1"}},
 		{"bad bench flag", []string{"bench", "-rates", "x"}},
 		{"unreadable password file", []string{"run", "-addr", "127.0.0.1:1", "-prefix", "conf:run1:", "-rate", "1", "-duration", "1s", "-password-file", "/nonexistent/pw"}},
+		{"password file is a directory", []string{"run", "-addr", "127.0.0.1:1", "-prefix", "conf:run1:", "-rate", "1", "-duration", "1s", "-password-file", "/"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
