@@ -120,3 +120,16 @@ func TestProgressPrintsOneLinePerFinishedCheck(t *testing.T) {
 		"[    6s] package suites/perf fail (4.5 s)",
 	}, "\n")+"\n", console.String())
 }
+
+func TestProgressKeyFigureIsTheJudgedOneNotTheBaseline(t *testing.T) {
+	evPath := filepath.Join(t.TempDir(), "evidence.jsonl")
+	rec, err := evidence.OpenFile(evPath)
+	require.NoError(t, err)
+	require.NoError(t, rec.Figures("TestThroughput/sustained/baseline", evidence.Figure{Name: "baseline p95", Value: 1.2, Unit: "ms"}))
+	require.NoError(t, rec.Figures("TestThroughput/sustained/rate", evidence.Figure{Name: "sustained rate", Value: 10500, Unit: "ops/s"}, evidence.Figure{Name: "sustained p95", Value: 19.6, Unit: "ms"}))
+	require.NoError(t, rec.Figures("TestThroughput/sustained/saturation", evidence.Figure{Name: "saturation p95", Value: 2.5, Unit: "ms"}))
+	require.NoError(t, rec.Close())
+	p := NewProgress(nil, evPath)
+
+	assert.Equal(t, ": sustained p95 = 19.60 ms", p.keyFigure("TestThroughput/sustained"))
+}

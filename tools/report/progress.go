@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -137,6 +138,13 @@ func (p *Progress) keyFigure(test string) string {
 	}
 	if len(figs) == 0 {
 		return ""
+	}
+	// Baseline and saturation figures are comparisons; the judged figure is another.
+	judged := slices.DeleteFunc(slices.Clone(figs), func(f evidence.Figure) bool {
+		return strings.HasPrefix(f.Name, "baseline ") || strings.HasPrefix(f.Name, "saturation ")
+	})
+	if len(judged) > 0 {
+		figs = judged
 	}
 	best := figs[0]
 	for _, f := range figs {

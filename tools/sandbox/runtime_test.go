@@ -74,7 +74,7 @@ func TestEdgeCaseOverlaysLoad(t *testing.T) {
 	require.NoError(t, err)
 	overlays, err := filepath.Glob(filepath.Join(root, "fixtures", "overlays", "edge-*.yaml"))
 	require.NoError(t, err)
-	require.Len(t, overlays, 4)
+	require.Len(t, overlays, 5)
 	for _, overlay := range overlays {
 		t.Run(filepath.Base(overlay), func(t *testing.T) {
 			tree, err := values.LoadLayered(root, values.LayeringHomelab, overlay)

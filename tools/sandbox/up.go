@@ -194,6 +194,9 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, facts
 		return nil, err
 	}
 	facts[FactDataFilesystem] = dataFact
+	if facts[FactDataFsync], err = dataFsyncFact(dataDir); err != nil {
+		return nil, err
+	}
 	groups := detectCgroups(id)
 
 	st := &State{
