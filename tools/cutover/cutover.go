@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // StateAnnotation holds the recorded State as JSON on the Deployment.
@@ -314,25 +315,9 @@ func healthy(d *appsv1.Deployment) bool {
 		st.UpdatedReplicas == want && st.ReadyReplicas == want && st.AvailableReplicas == want
 }
 
+// poll waits for cond (waitfor.Until) within the runbook's WaitTimeout.
 func (r *Runbook) poll(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
-	deadline := time.Now().Add(r.opts.WaitTimeout)
-	for {
-		ok, err := cond(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-		if ok {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waited %s for %s", r.opts.WaitTimeout, what)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return waitfor.Until(ctx, what, r.opts.WaitTimeout, 250*time.Millisecond, cond)
 }
 
 // CatalogSoak is FR-018's soak_time bound from the requirement catalog.

@@ -11,6 +11,8 @@ import (
 	"github.com/redis/go-redis/v9"
 	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // DataPlane is the optional access to the Redis servers themselves (CLIENT LIST,
@@ -271,21 +273,17 @@ func (r *Runbook) ObserveDataPlane(ctx context.Context, d *appsv1.Deployment, st
 	if wait == 0 {
 		wait = DefaultDataPlaneWait
 	}
-	deadline := time.Now().Add(wait)
+	// Up to wait for the connections to settle; the last observation stands either way.
 	var ev *DataPlaneEvidence
-	for {
-		var err error
-		if ev, err = r.observe(ctx, d, st); err != nil {
-			return nil, fmt.Errorf("data plane: %w", err)
+	var observeErr error
+	settled := func(ctx context.Context) (bool, error) {
+		if ev, observeErr = r.observe(ctx, d, st); observeErr != nil {
+			return false, observeErr
 		}
-		if len(ev.Problems) == 0 || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("data plane: %w", ctx.Err())
-		case <-time.After(time.Second):
-		}
+		return len(ev.Problems) == 0, nil
+	}
+	if err := waitfor.Until(ctx, "the app's connections on the new Redis only", wait, time.Second, settled); err != nil && (observeErr != nil || ctx.Err() != nil) {
+		return nil, fmt.Errorf("data plane: %w", err)
 	}
 	if st.OldCounts == nil {
 		if err := r.recordOldCounts(ctx, st, "verify"); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/render"
 	"github.com/redis-shared/conformance/tools/values"
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // The objects tofu creates besides the release (tofu/): the auth Secret in both
@@ -153,28 +154,18 @@ func (e *Env) WaitDeployed(ctx context.Context, timeout time.Duration) error {
 		return err
 	}
 	ns := render.DefaultNamespace
-	var state string
-	deadline := time.Now().Add(timeout)
-	for {
-		state, err = deployState(ctx, cs, ns)
-		if err != nil {
-			return err
+	state := "not looked at yet"
+	deployed := func(ctx context.Context) (bool, error) {
+		var err error
+		if state, err = deployState(ctx, cs, ns); err != nil || state == "" {
+			return state == "", err
 		}
-		if state == "" {
-			return nil
-		}
-		if err := e.alive(); err != nil {
-			return fmt.Errorf("wait for the deployment (%s): %w", state, err)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waited %s for the deployment: %s", timeout, state)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the deployment (%s): %w", state, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
+		return false, e.alive()
 	}
+	if err := waitfor.Until(ctx, "the deployment", timeout, 250*time.Millisecond, deployed); err != nil {
+		return fmt.Errorf("%w (last seen: %s)", err, state)
+	}
+	return nil
 }
 
 // deployState says what is not ready yet; "" when everything is.

@@ -28,6 +28,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // The binaries Start runs, as `make kube-tools` names them in bin/.
@@ -342,27 +344,12 @@ func (e *Env) waitReady(ctx context.Context) error {
 // poll checks cond every 200 ms until it holds, a component dies or StartTimeout
 // passes.
 func (e *Env) poll(ctx context.Context, what string, cond func(context.Context) (bool, error)) error {
-	deadline := time.Now().Add(e.opts.StartTimeout)
-	for {
-		ok, err := cond(ctx)
-		if err != nil {
-			return fmt.Errorf("wait for %s: %w", what, err)
+	return waitfor.Until(ctx, what, e.opts.StartTimeout, 200*time.Millisecond, func(ctx context.Context) (bool, error) {
+		if ok, err := cond(ctx); err != nil || ok {
+			return ok, err
 		}
-		if ok {
-			return nil
-		}
-		if err := e.alive(); err != nil {
-			return fmt.Errorf("wait for %s: %w", what, err)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waited %s for %s", e.opts.StartTimeout, what)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for %s: %w", what, ctx.Err())
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
+		return false, e.alive()
+	})
 }
 
 // Close ends every component (SIGTERM, SIGKILL after 5 s) in reverse start order and

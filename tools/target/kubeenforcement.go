@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -163,11 +164,12 @@ func (k *Kube) enforcementInputs(ctx context.Context) (enforcementInputs, error)
 		default:
 			ip, perr := netip.ParseAddr(in.IngressIP)
 			for _, p := range pools.Items {
-				spec, _ := p.Object["spec"].(map[string]any)
-				addrs, _ := spec["addresses"].([]any)
-				for _, a := range addrs {
-					text, _ := a.(string)
-					if perr == nil && poolHolds(text, ip) {
+				var pool metalLBPool
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(p.Object, &pool); err != nil {
+					return in, fmt.Errorf("decode MetalLB IPAddressPool %s: %w", p.GetName(), err)
+				}
+				for _, entry := range pool.Spec.Addresses {
+					if perr == nil && poolHolds(entry, ip) {
 						in.MetalLBPool = p.GetName()
 					}
 				}
@@ -175,6 +177,14 @@ func (k *Kube) enforcementInputs(ctx context.Context) (enforcementInputs, error)
 		}
 	}
 	return in, nil
+}
+
+// metalLBPool is the part of a MetalLB IPAddressPool (metallb.io/v1beta1) read here;
+// MetalLB's Go types would pull in its controller's module.
+type metalLBPool struct {
+	Spec struct {
+		Addresses []string `json:"addresses"`
+	} `json:"spec"`
 }
 
 // poolHolds reports whether a MetalLB pool entry (a CIDR or "first-last") holds ip.

@@ -16,9 +16,12 @@ import (
 type Condition func(ctx context.Context) (bool, error)
 
 // Until checks cond at once and then every interval until it holds, it fails, ctx
-// ends or timeout passes. The error names what was awaited.
+// ends or timeout passes. The error names what was awaited. cond gets ctx itself, not
+// the wait's deadline: a check under way is not cut short by the timeout (its own
+// calls carry their deadlines), so its answer is never a spurious error.
 func Until(ctx context.Context, what string, timeout, interval time.Duration, cond Condition) error {
-	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, wait.ConditionWithContextFunc(cond))
+	check := func(context.Context) (bool, error) { return cond(ctx) }
+	err := wait.PollUntilContextTimeout(ctx, interval, timeout, true, check)
 	switch {
 	case err == nil:
 		return nil

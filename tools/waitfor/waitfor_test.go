@@ -51,3 +51,15 @@ func TestUntilStopsWhenTheCallerCancels(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 	assert.Contains(t, err.Error(), "wait for a state that never comes")
 }
+
+func TestUntilLetsACheckUnderWayFinish(t *testing.T) {
+	err := Until(context.Background(), "a slow check", 10*time.Millisecond, time.Millisecond, func(ctx context.Context) (bool, error) {
+		select {
+		case <-ctx.Done():
+			return false, ctx.Err()
+		case <-time.After(30 * time.Millisecond):
+			return true, nil
+		}
+	})
+	assert.NoError(t, err, "the wait's deadline does not cancel the check's context")
+}
