@@ -18,8 +18,8 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -59,10 +59,8 @@ func TestAlerts(t *testing.T) {
 
 func prometheus(ctx context.Context, t *testing.T) *target.Prometheus {
 	t.Helper()
-	// The kube features query the cluster's Prometheus from the probe pod (kube_test.go).
-	if prom, ok := ctx.Value(probePromKey{}).(*target.Prometheus); ok {
-		return prom
-	}
+	// On kube every API call goes through the probe pod (`redisprobe prom`): the
+	// cluster's Prometheus answers at a Service address only a pod reaches.
 	prom, err := harness.From(ctx).Target.Prometheus()
 	harness.SkipUnsupported(t, "queries to the Prometheus that scrapes the deployment", err)
 	require.NoError(t, err, "monitoring")

@@ -14,6 +14,7 @@ import (
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -35,6 +36,15 @@ const (
 	// kubeLedgerRun is how long the durability probe writes (a master still down
 	// then ends it; the read-back waits for the master).
 	kubeLedgerRun = 8 * time.Second
+	// kubeRecover bounds how long a probe waits for the master to answer again; the
+	// catalog's bounds are judged on the report, this only ends a probe whose master
+	// never came back.
+	kubeRecover = 3 * time.Minute
+	// kubeSeedWithin bounds the wait, before the fault, for the replica to have caught
+	// up (a replica just recreated may still be in its initial sync).
+	kubeSeedWithin = 2 * time.Minute
+	// kubeEvery paces the outage probe's reads and writes: an outage timed to ~10 ms.
+	kubeEvery = 10 * time.Millisecond
 )
 
 // noDisruption is why a probe run across a master pod deletion that saw no failed
@@ -55,7 +65,7 @@ func TestKubePodDeletion(t *testing.T) {
 		WithLabel("req", "SC-002").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
-		Setup(viaFaultProbe).
+		Setup(replicaCaughtUp).
 		Assess("replica reads go on and writes come back within the catalog bound", assessProbeMasterDeleted).
 		Feature()
 	ledger := features.New("acknowledged writes survive a master pod deletion, seen from the probe pod").
@@ -64,30 +74,61 @@ func TestKubePodDeletion(t *testing.T) {
 		WithLabel("req", "FR-007").
 		WithLabel("type", "disruptive").
 		Setup(harness.Disruptive).
-		Setup(viaFaultProbe).
+		Setup(probeWrites).
 		Assess("every acknowledged write reads back after the new master pod is Ready", assessProbeNoAckedWriteLost).
 		Feature()
 	testenv.Test(t, recreated, masterDown, ledger)
 }
 
-type faultProberKey struct{}
+func outageRequest(r *harness.Run, ep target.Endpoints, run time.Duration) probe.Request {
+	return probe.Request{Kind: probe.KindOutage, Addr: ep.Master, Prefix: r.Key("sc002", "probe") + ":", TTL: harness.KeyTTL,
+		Outage: &probe.OutageConfig{ReadAddr: ep.Replicas, Duration: run, Every: kubeEvery, Recover: kubeRecover, SeedWithin: kubeSeedWithin}}
+}
 
-// viaFaultProbe is the Setup of the probe-measured faults: the target must measure
-// from an in-cluster probe pod, started here so that a probe the target cannot offer
-// skips the feature before any pod is deleted.
-func viaFaultProbe(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+func durabilityRequest(r *harness.Run, ep target.Endpoints, run time.Duration) probe.Request {
+	return probe.Request{Kind: probe.KindDurability, Addr: ep.Master, Prefix: r.Key("sc007", "probe") + ":", TTL: harness.KeyTTL,
+		Durability: &probe.DurabilityConfig{Duration: run, Writers: 4, Pipeline: 16, Every: 5 * time.Millisecond, Recover: kubeRecover}}
+}
+
+// replicaCaughtUp is the Setup of SC-002: a short outage run from the cluster vantage
+// point proves, before any pod is deleted, that the target can measure from there
+// (else the feature skips with its reason) and that the replica has the seed key.
+func replicaCaughtUp(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	t.Helper()
 	r := harness.From(ctx)
-	fp, ok := r.Target.(target.FaultProber)
-	if !ok {
-		t.Skipf("the %s target has no in-cluster probe pod to measure a fault from", r.Target.Name())
+	ep := harness.Endpoints(ctx, t)
+	require.NotEmpty(t, ep.Replicas, "no replicas Service: nothing serves reads while the master is down")
+	_, err := r.Probe(ctx, t, "SC-002 reads and writes from the cluster vantage point", target.Cluster, outageRequest(r, ep, 100*time.Millisecond))
+	require.NoError(t, err, "before the fault")
+	return ctx
+}
+
+// probeWrites is the Setup of SC-007: a short ledger run from the cluster vantage
+// point proves, before any pod is deleted, that the target can measure from there.
+func probeWrites(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+	t.Helper()
+	r := harness.From(ctx)
+	_, err := r.Probe(ctx, t, "SC-007 writes from the cluster vantage point", target.Cluster, durabilityRequest(r, harness.Endpoints(ctx, t), 300*time.Millisecond))
+	require.NoError(t, err, "before the fault")
+	return ctx
+}
+
+// probeInBackground runs one request through the target while the caller makes a
+// fault; wait returns its report.
+func probeInBackground(ctx context.Context, r *harness.Run, req probe.Request) (wait func() (probe.Report, error)) {
+	type result struct {
+		rep probe.Report
+		err error
 	}
-	if p, ok := r.Target.(target.Prober); ok {
-		_, err := p.ProbeStart(ctx)
-		harness.SkipUnsupported(t, "the in-cluster probe pod", err)
-		require.NoError(t, err, "start the probe pod")
+	done := make(chan result, 1)
+	go func() {
+		rep, err := r.Target.Probe(ctx, target.Cluster, req)
+		done <- result{rep, err}
+	}()
+	return func() (probe.Report, error) {
+		res := <-done
+		return res.rep, res.err
 	}
-	return context.WithValue(ctx, faultProberKey{}, fp)
 }
 
 // instanceByRole is the first instance with the role.
@@ -129,15 +170,16 @@ func assessPodRecreated(role string) func(context.Context, *testing.T, *envconf.
 
 func assessProbeMasterDeleted(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	fp := ctx.Value(faultProberKey{}).(target.FaultProber)
 	ep := harness.Endpoints(ctx, t)
-	require.NotEmpty(t, ep.Replicas, "no replicas Service: nothing serves reads while the master is down")
 	master := instanceByRole(t, ep, target.RoleMaster)
-	wait, err := fp.ProbeOutage(ctx, ep.Master, ep.Replicas, r.Key("sc002", "probe")+":", kubeOutageRun)
-	require.NoError(t, err, "start the outage probe")
+	wait := probeInBackground(ctx, r, outageRequest(r, ep, kubeOutageRun))
 	revert, killErr := deleteAfterWarmUp(ctx, t, r, master)
-	rep, probeErr := wait()
+	out, probeErr := wait()
 	revertErr := harness.Revert(ctx, revert)
+	var rep probe.OutageReport
+	if out.Outage != nil {
+		rep = *out.Outage
+	}
 	r.Figures(t,
 		evidence.Figure{Name: "replica reads", Value: float64(rep.Reads), Unit: "count"},
 		evidence.Figure{Name: "failed replica reads", Value: float64(rep.FailedReads), Unit: "count"},
@@ -145,7 +187,7 @@ func assessProbeMasterDeleted(ctx context.Context, t *testing.T, _ *envconf.Conf
 		evidence.Figure{Name: "writes", Value: float64(rep.Writes), Unit: "count"},
 		evidence.Figure{Name: "failed writes", Value: float64(rep.FailedWrites), Unit: "count"},
 		evidence.Figure{Name: "master Service answered writes again after (from the first failed write)", Value: rep.WriteOutageSeconds, Unit: "s"})
-	r.Note(t, "master pod %s deleted with grace 0 after %s; the probe pod wrote to the master Service %s (as applications use it) and read %s every %s. Without Sentinel there is no failover: writes pause while the master is down, until the new pod is Ready", master.Pod, kubeWarmUp, ep.Master, ep.Replicas, 10*time.Millisecond)
+	r.Note(t, "master pod %s deleted with grace 0 after %s; %s wrote to the master Service %s (as applications use it) and read %s every %s. Without Sentinel there is no failover: writes pause while the master is down, until the new pod is Ready", master.Pod, kubeWarmUp, out.Vantage, ep.Master, ep.Replicas, kubeEvery)
 	if rep.FirstReadError != "" {
 		r.Note(t, "first failed read: %s", rep.FirstReadError)
 	}
@@ -163,20 +205,22 @@ func assessProbeMasterDeleted(ctx context.Context, t *testing.T, _ *envconf.Conf
 
 func assessProbeNoAckedWriteLost(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
-	fp := ctx.Value(faultProberKey{}).(target.FaultProber)
 	ep := harness.Endpoints(ctx, t)
 	master := instanceByRole(t, ep, target.RoleMaster)
-	wait, err := fp.ProbeDurability(ctx, ep.Master, r.Key("sc007", "probe")+":", kubeLedgerRun)
-	require.NoError(t, err, "start the durability probe")
+	wait := probeInBackground(ctx, r, durabilityRequest(r, ep, kubeLedgerRun))
 	revert, killErr := deleteAfterWarmUp(ctx, t, r, master)
-	rep, probeErr := wait()
+	out, probeErr := wait()
 	revertErr := harness.Revert(ctx, revert)
+	var rep probe.DurabilityReport
+	if out.Durability != nil {
+		rep = *out.Durability
+	}
 	r.Figures(t,
 		evidence.Figure{Name: "acknowledged writes", Value: float64(rep.Acknowledged), Unit: "count"},
 		evidence.Figure{Name: "failed writes", Value: float64(rep.FailedWrites), Unit: "count"},
 		evidence.Figure{Name: "writer reconnects", Value: float64(rep.Reconnects), Unit: "count"},
 		evidence.Figure{Name: "lost acknowledged writes", Value: float64(rep.Lost), Unit: "count"})
-	r.Note(t, "master pod %s deleted with grace 0 after %s; the probe pod wrote unique keys to %s for %s and read every acknowledged one back once the master answered again (aof_enabled %q)", master.Pod, kubeWarmUp, ep.Master, kubeLedgerRun, rep.AOFEnabled)
+	r.Note(t, "master pod %s deleted with grace 0 after %s; %s wrote unique keys to %s for %s and read every acknowledged one back once the master answered again (aof_enabled %q)", master.Pod, kubeWarmUp, out.Vantage, ep.Master, kubeLedgerRun, rep.AOFEnabled)
 	if len(rep.LostSample) > 0 {
 		r.Note(t, "first lost keys: %v", rep.LostSample)
 	}

@@ -1,17 +1,10 @@
 package security
 
 import (
-	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,13 +15,13 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/suites/internal/judge"
-	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
-// probeIOTimeout bounds each batch of unauthorized attempts.
-const probeIOTimeout = 5 * time.Second
+// attemptTimeout bounds each unauthorized attempt (connect, AUTH, PING).
+const attemptTimeout = 5 * time.Second
 
 func TestLANAccess(t *testing.T) {
 	lb := features.New("LoadBalancer on the LAN").
@@ -55,9 +48,8 @@ func TestAuthentication(t *testing.T) {
 	auth := features.New("authentication on every connection").
 		WithLabel("req", "FR-011").
 		WithLabel("req", "SC-008").
-		Setup(harness.NeedsVantage(target.Cluster)).
-		Setup(harness.NeedsVantage(target.LAN)).
-		Assess("unauthorized attempts on both instances and the LoadBalancer are all rejected", assessUnauthorizedRejected).
+		Assess("unauthorized attempts on the master and every replica from inside the cluster are all rejected", assessUnauthorized(target.Cluster, "", instanceAddrs)).
+		Assess("unauthorized attempts at the LoadBalancer from the LAN are all rejected", assessUnauthorized(target.LAN, " at the LoadBalancer", loadBalancerAddr)).
 		Feature()
 	testenv.Test(t, auth)
 }
@@ -146,23 +138,6 @@ func assessLANConnectTime(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	return ctx
 }
 
-// dialOutcome classifies a connection attempt that was meant to fail.
-func dialOutcome(err error) string {
-	var ne net.Error
-	switch {
-	case err == nil:
-		return "accepted"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		return "refused"
-	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
-		return "unreachable"
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return "timeout"
-	default:
-		return "failed: " + err.Error()
-	}
-}
-
 func assessOutsideRefused(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r := harness.From(ctx)
 	ep := harness.Endpoints(ctx, t)
@@ -175,36 +150,16 @@ func assessOutsideRefused(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	for _, inst := range ep.Instances {
 		addrs[inst.Name] = inst.Addr
 	}
-	type result struct{ name, addr, outcome string }
-	results := make(chan result, len(addrs))
-	var wg sync.WaitGroup
-	for name, addr := range addrs {
-		wg.Go(func() {
-			dialCtx, cancel := context.WithTimeout(ctx, timeout)
-			defer cancel()
-			conn, err := r.Target.Dial(dialCtx, target.Outside, addr)
-			outcome := dialOutcome(err)
-			if err == nil {
-				// Show what an outsider gets: the server's reply to PING.
-				_ = conn.SetDeadline(time.Now().Add(timeout))
-				_, _ = conn.Write(probe.AppendCommand(nil, "PING"))
-				reply, rerr := probe.ReadReply(bufio.NewReader(conn))
-				if rerr == nil {
-					outcome += fmt.Sprintf(" (PING answered %q)", reply.Text)
-				}
-				_ = conn.Close()
-			}
-			results <- result{name, addr, outcome}
-		})
-	}
-	wg.Wait()
-	close(results)
 	accepted := 0
-	for res := range results {
-		r.Note(t, "from the outside host to %s (%s): %s", res.name, res.addr, res.outcome)
-		if strings.HasPrefix(res.outcome, "accepted") {
+	for name, addr := range addrs {
+		out, err := r.Probe(ctx, t, "SC-004 connect from the outside host", target.Outside,
+			probe.Request{Kind: probe.KindDial, Addr: addr, Timeout: timeout})
+		require.NoError(t, err)
+		require.NotNil(t, out.Dial, "the report has no dial part")
+		r.Note(t, "from the outside host to %s (%s): %s %s", name, addr, out.Dial.Outcome, out.Dial.Error)
+		if out.Dial.Outcome == probe.DialOpen {
 			accepted++
-			t.Errorf("the outside host connected to %s at %s", res.name, res.addr)
+			t.Errorf("the outside host connected to %s at %s", name, addr)
 		}
 	}
 	r.Figures(t,
@@ -215,68 +170,80 @@ func assessOutsideRefused(ctx context.Context, t *testing.T, _ *envconf.Config) 
 	return ctx
 }
 
-func randomText(t *testing.T) string {
-	t.Helper()
-	var raw [12]byte
-	_, err := rand.Read(raw[:])
-	require.NoError(t, err)
-	return hex.EncodeToString(raw[:])
+// namedAddr is an address with the name the evidence gives it.
+type namedAddr struct{ name, addr string }
+
+func instanceAddrs(ctx context.Context, t *testing.T) []namedAddr {
+	var out []namedAddr
+	for _, inst := range harness.Endpoints(ctx, t).Instances {
+		out = append(out, namedAddr{inst.Name, inst.Addr})
+	}
+	require.NotEmpty(t, out, "no instance to try")
+	return out
 }
 
-func assessUnauthorizedRejected(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
-	r := harness.From(ctx)
+func loadBalancerAddr(ctx context.Context, t *testing.T) []namedAddr {
 	ep := harness.Endpoints(ctx, t)
-	perKind := int(harness.Number(t, r.Bound(t, "SC-008", "attempts_per_kind")))
-	type endpoint struct {
-		name, addr string
-		from       target.Vantage
+	if ep.LoadBalancer == "" {
+		t.Skip("the LoadBalancer Service has no ingress IP yet: there is nothing to try from the LAN (FR-004's inventory check reports it)")
 	}
-	var eps []endpoint
-	for _, inst := range ep.Instances {
-		eps = append(eps, endpoint{inst.Name, inst.Addr, target.Cluster})
-	}
-	if ep.LoadBalancer != "" {
-		eps = append(eps, endpoint{"LoadBalancer", ep.LoadBalancer, target.LAN})
-	} else {
-		t.Errorf("no LoadBalancer to try from the LAN")
-	}
-	bogus := randomText(t)
-	total, rejected := 0, 0
-	for _, e := range eps {
-		// Positive control: the endpoint is a Redis that serves the valid password, so a
-		// rejection below is authentication at work, not a dead endpoint.
-		client := r.Client(t, fmt.Sprintf("SC-008 positive control on %s", e.name), e.from, e.addr, target.Valid)
-		err := client.Ping(ctx).Err()
-		_ = client.Close()
-		assert.NoError(t, err, "PING with the valid password on %s from %s", e.name, e.from)
-		for _, kind := range probe.AttemptKinds() {
-			dial := func(ctx context.Context) (net.Conn, error) { return r.Target.Dial(ctx, e.from, e.addr) }
-			tally, err := probe.ProbeUnauthorized(ctx, dial, kind, perKind, bogus, probeIOTimeout)
-			if err != nil {
-				t.Errorf("%s attempts on %s from %s: %v", kind, e.name, e.from, err)
-			}
-			total += tally.Attempts
-			rejected += tally.Rejected
-			label := fmt.Sprintf("%s %s", e.name, kind)
+	return []namedAddr{{"LoadBalancer", ep.LoadBalancer}}
+}
+
+// rejectedMeans is SC-008's one definition (probe.IsRejection), said in the evidence.
+const rejectedMeans = "rejected means PING was not served and the refusal was NOAUTH, WRONGPASS or another AUTH error; any other error or a closed connection is not a rejection"
+
+// assessUnauthorized makes the catalog's attempts of every kind (no password, a
+// random wrong password, an unknown user) on each address from the vantage point,
+// each on a fresh connection, after a positive control with the real password
+// (tools/probe Auth: the same code on every target).
+func assessUnauthorized(from target.Vantage, where string, addrsOf func(context.Context, *testing.T) []namedAddr) features.Func {
+	return func(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
+		r := harness.From(ctx)
+		perKind := int(harness.Number(t, r.Bound(t, "SC-008", "attempts_per_kind")))
+		names := map[string]string{}
+		var addrs []string
+		for _, a := range addrsOf(ctx, t) {
+			names[a.addr] = a.name
+			addrs = append(addrs, a.addr)
+		}
+		out, err := r.Probe(ctx, t, "SC-008 attempts"+where+" from the "+string(from)+" vantage point", from,
+			probe.Request{Kind: probe.KindAuth, Addrs: addrs, Count: perKind, Timeout: attemptTimeout})
+		require.NoError(t, err)
+		rep := out.Auth
+		require.NotNil(t, rep, "the report has no auth part")
+		// Positive control: each address is a Redis that serves the real password, so
+		// a rejection is authentication at work, not a dead endpoint.
+		for _, c := range rep.Controls {
+			assert.True(t, c.OK, "PING with the valid password on %s from %s: %s", names[c.Addr], out.Vantage, c.Error)
+		}
+		assert.Len(t, rep.Controls, len(addrs), "positive controls")
+		for _, tally := range rep.Tallies {
+			label := fmt.Sprintf("%s %s", names[tally.Addr], tally.Kind)
 			r.Figures(t,
 				evidence.Figure{Name: label + " attempts", Value: float64(tally.Attempts), Unit: "count"},
-				evidence.Figure{Name: label + " rejected", Value: tally.RejectedPercent(), Unit: "%"})
+				evidence.Figure{Name: label + " rejected", Value: percentOf(tally.Rejected, tally.Attempts), Unit: "%"})
 			if tally.Accepted > 0 || tally.Unanswered > 0 || tally.Other > 0 {
-				t.Errorf("%s on %s from %s: %d of %d attempts served, %d unanswered, %d refused otherwise than for authentication (replies %v)", kind, e.name, e.from, tally.Accepted, tally.Attempts, tally.Unanswered, tally.Other, tally.Replies)
+				t.Errorf("%s from %s: %d of %d attempts served, %d unanswered, %d refused otherwise than for authentication (replies %v; %s)", label, out.Vantage, tally.Accepted, tally.Attempts, tally.Unanswered, tally.Other, tally.Replies, tally.Error)
 			}
-			assert.GreaterOrEqual(t, tally.Attempts, perKind, "%s attempts on %s", kind, e.name)
+			assert.GreaterOrEqual(t, tally.Attempts, perKind, "%s attempts", label)
 		}
+		assert.Len(t, rep.Tallies, len(addrs)*len(probe.AuthKinds()), "kinds tried on each address")
+		total, rejected := rep.Totals()
+		r.Figures(t,
+			evidence.Figure{Name: "unauthorized attempts" + where, Value: float64(total), Unit: "count"},
+			evidence.Figure{Name: "rejected" + where, Value: percentOf(rejected, total), Unit: "%"})
+		r.Note(t, "%s: each attempt is a fresh connection sending AUTH (none, a random wrong password, or an unknown user) and PING; %s", out.Vantage, rejectedMeans)
+		for _, problem := range judge.Rejected(r.Catalog, total, rejected) {
+			t.Error(problem)
+		}
+		return ctx
 	}
-	percent := 0.0
-	if total > 0 {
-		percent = 100 * float64(rejected) / float64(total)
+}
+
+func percentOf(part, whole int) float64 {
+	if whole == 0 {
+		return 0
 	}
-	r.Figures(t,
-		evidence.Figure{Name: "unauthorized attempts", Value: float64(total), Unit: "count"},
-		evidence.Figure{Name: "rejected", Value: percent, Unit: "%"})
-	r.Note(t, "each attempt sends AUTH (none, wrong password, or unknown user) and PING on a reused connection; %s", rejectedMeans)
-	for _, problem := range judge.Rejected(r.Catalog, total, rejected) {
-		t.Error(problem)
-	}
-	return ctx
+	return 100 * float64(part) / float64(whole)
 }

@@ -124,21 +124,22 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 		return out
 	}
 	const (
-		fr006 = "TestProbeReplication/replication_to_the_second_instance_from_the_probe_pod"
-		sc008 = "TestAuthenticationFromProbe/authentication_on_every_connection_from_the_probe_pod"
+		fr006    = "TestClusterAccess/replication_to_the_second_instance"
+		fr006Run = "^TestClusterAccess$/^replication_to_the_second_instance$"
+		sc008    = "TestAuthentication/authentication_on_every_connection"
 	)
 	monitoring := []string{
-		"TestMetricsFromProbe/Prometheus_scrapes_both_instances,_queried_from_the_probe_pod",
-		"TestMetricsFromProbe/metrics_for_both_instances,_queried_from_the_probe_pod",
-		"TestMetricsFromProbe/metric_freshness,_queried_from_the_probe_pod",
+		"TestMetrics/Prometheus_scrapes_both_instances",
+		"TestMetrics/metrics_for_both_instances",
+		"TestMetrics/metric_freshness",
 	}
 
 	t.Run("FR-006 from the probe pod passes with a real replica", func(t *testing.T) {
-		o := outcome(t, suite(t, "dataplane", "^TestProbeReplication$"), fr006)
+		o := outcome(t, suite(t, "dataplane", fr006Run), fr006)
 		assert.Equal(t, report.StatusPass, o.Status, "%v", o.Messages)
 	})
 	t.Run("FR-011 and SC-008 from the probe pod pass", func(t *testing.T) {
-		run := suite(t, "security", "^TestAuthenticationFromProbe$")
+		run := suite(t, "security", "^TestAuthentication$")
 		inCluster := outcome(t, run, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
 		assert.Equal(t, report.StatusPass, inCluster.Status, "%v", inCluster.Messages)
 		// This machine has no address on the LAN: the LoadBalancer half skips, saying so,
@@ -148,10 +149,10 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 		assert.Contains(t, strings.Join(lb.Messages, " "), "no address in")
 		o := outcome(t, run, sc008)
 		assert.Equal(t, report.StatusSkip, o.Status, "%v", o.Messages)
-		assert.Contains(t, strings.Join(o.Messages, " "), "1 of 2 subtests were skipped: SC-008 positive control at the LoadBalancer")
+		assert.Contains(t, strings.Join(o.Messages, " "), "1 of 2 subtests were skipped: SC-008 attempts at the LoadBalancer from the lan vantage point")
 	})
 	t.Run("monitoring without --prometheus-url skips naming the flag", func(t *testing.T) {
-		run := suite(t, "monitoring", "^TestMetricsFromProbe$")
+		run := suite(t, "monitoring", "^TestMetrics$")
 		for _, name := range monitoring {
 			o := outcome(t, run, name)
 			assert.Equal(t, report.StatusSkip, o.Status, name)
@@ -162,7 +163,7 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 		if promAddr == "" {
 			t.Skip(promWhy)
 		}
-		run := suite(t, "monitoring", "^TestMetricsFromProbe$", "--prometheus-url=http://"+promServiceName+":9090")
+		run := suite(t, "monitoring", "^TestMetrics$", "--prometheus-url=http://"+promServiceName+":9090")
 		for _, name := range monitoring {
 			o := outcome(t, run, name)
 			assert.Equal(t, report.StatusPass, o.Status, "%s: %v", name, o.Messages)
@@ -176,18 +177,19 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	require.NoError(t, rc.Do(ctx, "REPLICAOF", "NO", "ONE").Err())
 	require.NoError(t, rc.ConfigSet(ctx, "requirepass", "").Err())
 	t.Run("FR-006 fails when the replica does not replicate", func(t *testing.T) {
-		run := suite(t, "dataplane", "^TestProbeReplication$")
+		run := suite(t, "dataplane", fr006Run)
 		assert.Equal(t, report.StatusFail, outcome(t, run, fr006).Status)
 		o := outcome(t, run, fr006+"/the_replication_link_is_up_and_a_write_on_the_master_is_read_back_on_each_replica_within_the_catalog_bound")
 		assert.Equal(t, report.StatusFail, o.Status)
 		assert.Contains(t, strings.Join(o.Messages, " "), "replicas connected to the master")
 	})
 	t.Run("SC-008 fails when an instance serves without a password", func(t *testing.T) {
-		run := suite(t, "security", "^TestAuthenticationFromProbe$")
+		run := suite(t, "security", "^TestAuthentication$")
 		assert.Equal(t, report.StatusFail, outcome(t, run, sc008).Status)
 		o := outcome(t, run, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
 		assert.Equal(t, report.StatusFail, o.Status)
-		assert.Contains(t, strings.Join(o.Messages, " "), "replica-0 no password from the probe pod: 1000 of 1000 attempts served")
+		assert.Contains(t, strings.Join(o.Messages, " "), "replica-0 no password from probe pod redis/redisprobe-")
+		assert.Contains(t, strings.Join(o.Messages, " "), "1000 of 1000 attempts served")
 	})
 }
 

@@ -21,10 +21,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/report"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -130,9 +130,11 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: probeBin, ProbeDir: probeDir})
 	require.NoError(t, err)
 	began := time.Now()
-	rep, err := kube.ProbeCommands(ctx, target.MasterDNSName()+":6379", "conformance:kwoktest:fr014:", time.Minute)
+	commandsOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCommands, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:fr014:", TTL: time.Minute})
 	require.NoError(t, err, "FR-014 through the probe pod")
 	firstCall := time.Since(began)
+	rep := commandsOut.Commands
+	require.NotNil(t, rep)
 	assert.Equal(t, 5, rep.Passed(), "round trips: %+v", rep.Structures)
 	require.NotNil(t, rep.Cleanup)
 	assert.Zero(t, rep.Cleanup.Left())
@@ -157,19 +159,23 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	assert.True(t, bytes.Equal(want, streamed), "the binary arrived whole over exec stdin (%d of %d bytes)", len(streamed), len(want))
 
 	began = time.Now()
-	load, err := kube.ProbeLoad(ctx, target.MasterDNSName()+":6379", loadgen.Config{Mode: loadgen.OpenLoop, Rate: 500, Duration: 2 * time.Second, Connections: 8, SetRatio: 0.5, KeyPrefix: "conformance:kwoktest:load:", TTL: time.Minute})
+	loadOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindLatency, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:load:", TTL: time.Minute,
+		Load: &probe.LoadRequest{Mode: loadgen.OpenLoop, Rate: 500, Duration: 2 * time.Second, Connections: 8, SetRatio: 0.5}})
 	require.NoError(t, err, "load through the probe pod")
+	load := loadOut.Load
+	require.NotNil(t, load)
 	t.Logf("open loop 500 ops/s for 2 s through the probe: %d requests, p95 %.3f ms, %s", load.Result.Requests, load.Result.Latency.P95, time.Since(began).Round(time.Millisecond))
 	assert.InDelta(t, 1000, load.Result.Requests, 100)
 	assert.Zero(t, load.Result.Errors)
 	require.NotNil(t, load.Cleanup)
 	assert.Zero(t, load.Cleanup.Left())
 
-	proof, err := kube.ProbeCleanup(ctx, target.MasterDNSName()+":6379", "conformance:kwoktest:", []string{srv.Addr})
+	proof, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCleanup, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:", Addrs: []string{srv.Addr}})
 	require.NoError(t, err)
-	assert.Zero(t, proof.Left())
+	require.NotNil(t, proof.Cleanup)
+	assert.Zero(t, proof.Cleanup.Left())
 
-	_, err = kube.ProbeDial(ctx, "192.168.4.200:6379", 2*time.Second)
+	_, err = kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindDial, Addr: "192.168.4.200:6379", Timeout: 2 * time.Second})
 	reason, unsupported := target.IsUnsupported(err)
 	require.True(t, unsupported, "a dial from a kwok pod is refused before it leaves this machine: %v", err)
 	assert.Contains(t, reason, "kwok fake node")
@@ -193,7 +199,7 @@ func runDataplane(t *testing.T, ctx context.Context, root, suiteBin, kubeconfig,
 	cmd := exec.CommandContext(ctx, "go", "tool", "test2json", "-p", "github.com/redis-shared/conformance/suites/dataplane",
 		suiteBin, "-test.v=test2json", "-test.count=1", "-test.timeout=10m",
 		// FR-006 needs a replica apart from the master: probe_checks_test.go runs it.
-		"-test.skip=^TestProbeReplication$",
+		"-test.skip=^TestClusterAccess$/^replication_to_the_second_instance$",
 		"--target=kube", "--kubeconfig="+kubeconfig, "--probe-bin="+probeBin, "--probe-dir="+probeDir, "--evidence="+evidencePath)
 	cmd.Dir = filepath.Join(root, "suites", "dataplane")
 	var stdout, stderr bytes.Buffer
@@ -212,30 +218,22 @@ func runDataplane(t *testing.T, ctx context.Context, root, suiteBin, kubeconfig,
 		t.Logf("%s: %s %v", name, o.Status, o.Messages)
 		return o
 	}
+	// The same features as on the sandbox, measured through the probe pod.
 	for _, name := range []string{
-		"TestProbeInCluster/in-cluster_SET_and_GET_latency_from_the_probe_pod",
-		"TestProbeInCluster/standard_commands_and_data_structures_from_the_probe_pod",
+		"TestClusterAccess/in-cluster_SET_and_GET_latency",
+		"TestClusterAccess/standard_commands_and_data_structures",
 	} {
 		assert.Equal(t, report.StatusPass, status(name).Status, name)
 	}
 	// SC-006 (10k ops/s for 30 s) runs: on a shared 2-core machine, through a local
 	// exec, it may fall short; that is a measurement, not a skip.
-	assert.NotEqual(t, report.StatusSkip, status("TestProbeInCluster/sustained_throughput_from_the_probe_pod").Status)
-	refused := status("TestProbeInCluster/a_pod_outside_the_LAN_is_refused_at_the_LoadBalancer")
+	assert.NotEqual(t, report.StatusSkip, status("TestThroughput/sustained_throughput_without_degradation").Status)
+	refused := status("TestPodRefusedAtLB/a_pod_outside_the_LAN_is_refused_at_the_LoadBalancer")
 	assert.Equal(t, report.StatusSkip, refused.Status)
 	assert.Contains(t, strings.Join(refused.Messages, " "), "kwok fake node")
-	for _, name := range []string{
-		"TestClusterAccess/in-cluster_SET_and_GET_latency",
-		"TestClusterAccess/standard_commands_and_data_structures",
-		"TestThroughput/sustained_throughput_without_degradation",
-	} {
-		o := status(name)
-		assert.Equal(t, report.StatusSkip, o.Status, name)
-		assert.Contains(t, strings.Join(o.Messages, " "), "the probe pod measures SC-001, SC-006 and FR-014 instead", name)
-	}
 	assert.Contains(t, stdout.String(), "SCAN finds none left", "the probe proved the suite's prefix clean")
 	for _, line := range strings.Split(stdout.String(), "\n") {
-		if strings.Contains(line, "cleanup: probe pod") {
+		if strings.Contains(line, "cleanup from probe pod") {
 			t.Logf("harness: %s", strings.TrimSpace(line))
 		}
 	}

@@ -85,7 +85,7 @@ func WrongPassword(real string) (string, error) {
 // the kind's AUTH (none for no password), then PING. Before them, a PING with the
 // real password on each address is the positive control. ioTimeout bounds each
 // attempt's connect, write and reads.
-func Auth(ctx context.Context, r Resolver, ep loadgen.Endpoint, addrs []string, n int, ioTimeout time.Duration) (AuthReport, error) {
+func Auth(ctx context.Context, ep loadgen.Endpoint, addrs []string, n int, ioTimeout time.Duration) (AuthReport, error) {
 	var rep AuthReport
 	bogus, err := WrongPassword(ep.Password)
 	if err != nil {
@@ -105,7 +105,7 @@ func Auth(ctx context.Context, r Resolver, ep loadgen.Endpoint, addrs []string, 
 		}
 		rep.Controls = append(rep.Controls, control)
 		for _, kind := range AuthKinds() {
-			tally := attempts(ctx, r, addr, kind, n, bogus, ioTimeout)
+			tally := attempts(ctx, ep.DialContext, addr, kind, n, bogus, ioTimeout)
 			tally.Error = Redact(tally.Error, ep.Password)
 			rep.Tallies = append(rep.Tallies, tally)
 		}
@@ -113,7 +113,7 @@ func Auth(ctx context.Context, r Resolver, ep loadgen.Endpoint, addrs []string, 
 	return rep, ctx.Err()
 }
 
-func attempts(ctx context.Context, r Resolver, addr, kind string, n int, bogus string, ioTimeout time.Duration) AuthTally {
+func attempts(ctx context.Context, dial DialFunc, addr, kind string, n int, bogus string, ioTimeout time.Duration) AuthTally {
 	tally := AuthTally{Addr: addr, Kind: kind, Replies: map[string]int{}}
 	var cmds [][]string
 	switch kind {
@@ -133,7 +133,7 @@ func attempts(ctx context.Context, r Resolver, addr, kind string, n int, bogus s
 			return tally
 		}
 		tally.Attempts++
-		lines, err := attempt(ctx, r, addr, payload, len(cmds), ioTimeout)
+		lines, err := attempt(ctx, dial, addr, payload, len(cmds), ioTimeout)
 		for i, l := range lines {
 			word, _, _ := strings.Cut(l, " ")
 			tally.Replies[cmds[i][0]+" "+strings.TrimLeft(word, "+-")]++
@@ -171,10 +171,10 @@ var errNoConnect = errors.New("connect failed")
 // attempt sends payload on a fresh connection and returns the first line of each of
 // the want replies ("+OK", "-WRONGPASS invalid ...", "+PONG"); fewer when the
 // connection ended.
-func attempt(ctx context.Context, r Resolver, addr string, payload []byte, want int, ioTimeout time.Duration) ([]string, error) {
+func attempt(ctx context.Context, dial DialFunc, addr string, payload []byte, want int, ioTimeout time.Duration) ([]string, error) {
 	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
-	conn, err := r.DialContext(dctx, "tcp", addr)
+	conn, err := dial(dctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errNoConnect, err)
 	}

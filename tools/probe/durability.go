@@ -98,7 +98,7 @@ const defaultSeedWithin = 5 * time.Second
 // whose SET was acknowledged, waits (bounded) for the master to answer, reads them
 // all back and counts the lost ones; then deletes the prefix. A master that does not
 // come back within cfg.Recover is an error, reported with what was measured.
-func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg DurabilityConfig) (rep DurabilityReport, err error) {
+func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) (rep DurabilityReport, err error) {
 	rep.Addr = ep.Addr
 	var (
 		mu       sync.Mutex
@@ -162,7 +162,7 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 	wg.Wait()
 	rep.Acknowledged, rep.FailedWrites, rep.Reconnects = ledger.Writes(), failed, reconns
 	defer func() {
-		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.Prefix, nil)
+		c := CleanupPrefix(context.WithoutCancel(ctx), ep, cfg.Prefix, nil)
 		rep.Cleanup = &c
 	}()
 	if firstErr != nil {
@@ -192,10 +192,10 @@ func Durability(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg Durabi
 // cfg.ReadAddr, then reads it there and writes a new key on the master every
 // cfg.Every, for cfg.Duration and then until writes are back (bounded by
 // cfg.Recover after the first failed write); then deletes the prefix.
-func Outage(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg OutageConfig) (rep OutageReport, err error) {
+func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep OutageReport, err error) {
 	rep.Addr, rep.ReadAddr = ep.Addr, cfg.ReadAddr
 	defer func() {
-		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.Prefix, nil)
+		c := CleanupPrefix(context.WithoutCancel(ctx), ep, cfg.Prefix, nil)
 		rep.Cleanup = &c
 	}()
 	fail := func(format string, args ...any) (OutageReport, error) {

@@ -110,7 +110,7 @@ func TestDurabilityAcrossAKill(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startRestartable(t, testPassword, tc.settings...)
 			back := srv.killAndRestart(700*time.Millisecond, 300*time.Millisecond)
-			rep, err := Durability(context.Background(), nil, srv.endpoint(), DurabilityConfig{
+			rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
 				Prefix: "conformance:test:sc007:", Duration: 2 * time.Second, TTL: time.Minute,
 				Writers: 4, Pipeline: 8, Every: 2 * time.Millisecond, Recover: 10 * time.Second,
 			})
@@ -137,7 +137,7 @@ func TestDurabilityMasterNeverBack(t *testing.T) {
 	srv := startRestartable(t, testPassword, "appendonly yes")
 	go func() { time.Sleep(300 * time.Millisecond); srv.kill() }()
 	began := time.Now()
-	rep, err := Durability(context.Background(), nil, srv.endpoint(), DurabilityConfig{
+	rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
 		Prefix: "conformance:test:sc007:", Duration: time.Second, TTL: time.Minute,
 		Writers: 2, Pipeline: 4, Every: 2 * time.Millisecond, Recover: time.Second,
 	})
@@ -153,7 +153,7 @@ func TestOutageAcrossAMasterKill(t *testing.T) {
 	master := startRestartable(t, testPassword, "appendonly yes", "appendfsync always", "repl-diskless-sync-delay 0")
 	replica := startRestartable(t, testPassword, "replicaof 127.0.0.1 "+strings.Split(master.addr, ":")[1])
 	back := master.killAndRestart(time.Second, 500*time.Millisecond)
-	rep, err := Outage(context.Background(), nil, master.endpoint(), OutageConfig{
+	rep, err := Outage(context.Background(), master.endpoint(), OutageConfig{
 		Prefix: "conformance:test:sc002:", ReadAddr: replica.addr,
 		Duration: 2 * time.Second, Every: 10 * time.Millisecond, TTL: time.Minute, Recover: 10 * time.Second,
 	})

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
 
 func TestDegradationBound(t *testing.T) {
@@ -81,62 +78,6 @@ func FuzzReadReply(f *testing.F) {
 
 func TestAppendCommandEncodesBulkStrings(t *testing.T) {
 	assert.Equal(t, "*2\r\n$4\r\nAUTH\r\n$3\r\na b\r\n", string(AppendCommand(nil, "AUTH", "a b")))
-}
-
-func startRedis(t *testing.T, password bool) *localredis.Server {
-	t.Helper()
-	if ok, why := localredis.Available(); !ok {
-		t.Skip(why)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir()})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = srv.Stop() })
-	if !password {
-		// Turn auth off the way a broken values file would: no requirepass.
-		c := srv.Client()
-		defer c.Close()
-		require.NoError(t, c.ConfigSet(ctx, "requirepass", "").Err())
-	}
-	return srv
-}
-
-func dialer(addr string) ConnFunc {
-	return func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
-	}
-}
-
-func TestProbeUnauthorizedAgainstRealRedis(t *testing.T) {
-	withAuth := startRedis(t, true)
-	withoutAuth := startRedis(t, false)
-	for _, kind := range AttemptKinds() {
-		t.Run(kind.String()+" is rejected when auth is on", func(t *testing.T) {
-			tally, err := ProbeUnauthorized(context.Background(), dialer(withAuth.Addr), kind, 250, "bogus123", 2*time.Second)
-			require.NoError(t, err)
-			assert.Equal(t, 250, tally.Attempts)
-			assert.Equal(t, 250, tally.Rejected)
-			assert.Equal(t, 0, tally.Accepted)
-			assert.Equal(t, 0, tally.Redials, "NOAUTH and WRONGPASS keep the connection")
-			assert.Equal(t, 100.0, tally.RejectedPercent())
-			assert.Equal(t, 250, tally.Replies["NOAUTH"])
-		})
-		t.Run(kind.String()+" is accepted when auth is off", func(t *testing.T) {
-			tally, err := ProbeUnauthorized(context.Background(), dialer(withoutAuth.Addr), kind, 150, "bogus123", 2*time.Second)
-			require.NoError(t, err)
-			assert.Equal(t, 150, tally.Attempts)
-			assert.Equal(t, 0, tally.Rejected)
-			assert.Equal(t, 150, tally.Accepted)
-		})
-	}
-}
-
-func TestProbeUnauthorizedReportsADialFailure(t *testing.T) {
-	dial := func(context.Context) (net.Conn, error) { return nil, errors.New("connection refused") }
-	_, err := ProbeUnauthorized(context.Background(), dial, WithoutPassword, 10, "x", time.Second)
-	require.ErrorContains(t, err, "connection refused")
 }
 
 func TestParseMonitorLine(t *testing.T) {

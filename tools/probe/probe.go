@@ -154,22 +154,13 @@ func (r Resolver) DialContext(ctx context.Context, network, addr string) (net.Co
 	return d.DialContext(ctx, network, r.Addr(addr))
 }
 
-// Endpoint builds the loadgen endpoint for addr with the password and overrides.
-func (r Resolver) Endpoint(addr, password string) loadgen.Endpoint {
-	ep := loadgen.Endpoint{Addr: addr, Password: password}
-	if len(r) > 0 {
-		ep.DialContext = r.DialContext
-	}
-	return ep.WithDefaults()
-}
-
 // DialOnce opens one TCP connection within timeout and says how it went.
-func DialOnce(ctx context.Context, r Resolver, addr string, timeout time.Duration) DialReport {
+func DialOnce(ctx context.Context, dial DialFunc, addr string, timeout time.Duration) DialReport {
 	rep := DialReport{Addr: addr}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	began := time.Now()
-	conn, err := r.DialContext(dctx, "tcp", addr)
+	conn, err := dial(dctx, "tcp", addr)
 	rep.Millis = float64(time.Since(began)) / float64(time.Millisecond)
 	switch {
 	case err == nil:

@@ -47,7 +47,7 @@ func CheckPromPath(path string) error {
 }
 
 // PromGet makes one GET of base+path within timeout.
-func PromGet(ctx context.Context, r Resolver, base, path string, timeout time.Duration) PromReply {
+func PromGet(ctx context.Context, dial DialFunc, base, path string, timeout time.Duration) PromReply {
 	rep := PromReply{URL: strings.TrimSuffix(base, "/") + path}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -56,7 +56,7 @@ func PromGet(ctx context.Context, r Resolver, base, path string, timeout time.Du
 		rep.Error = err.Error()
 		return rep
 	}
-	client := &http.Client{Transport: &http.Transport{DialContext: r.DialContext, Proxy: nil}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dial, Proxy: nil}}
 	defer client.CloseIdleConnections()
 	resp, err := client.Do(req)
 	if err != nil {

@@ -55,7 +55,7 @@ type ReplicationOptions struct {
 // Replication writes keys under the prefix (with TTL) on the master, reads each back
 // on every replica within the wait, reads INFO replication on all of them, and then
 // deletes its keys, proving with SCAN that none is left on the master or a replica.
-func Replication(ctx context.Context, r Resolver, ep loadgen.Endpoint, opts ReplicationOptions) ReplicationReport {
+func Replication(ctx context.Context, ep loadgen.Endpoint, opts ReplicationOptions) ReplicationReport {
 	rep := ReplicationReport{Master: ep.Addr}
 	master := newClient(ep)
 	defer master.Close()
@@ -75,7 +75,7 @@ func Replication(ctx context.Context, r Resolver, ep loadgen.Endpoint, opts Repl
 		view.Error = Redact(view.Error, ep.Password)
 		rep.Replicas = append(rep.Replicas, view)
 	}
-	c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, opts.Prefix, opts.Replicas)
+	c := CleanupPrefix(context.WithoutCancel(ctx), ep, opts.Prefix, opts.Replicas)
 	rep.Cleanup = &c
 	return rep
 }

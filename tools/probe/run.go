@@ -21,7 +21,7 @@ const replicaSettle = 5 * time.Second
 // Load runs the generator against ep and, when clean is set, deletes the run's keys
 // afterwards and proves none is left on ep (on its own bounded context, so an
 // interrupted run still cleans up).
-func Load(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg loadgen.Config, client string, clean bool) (LoadReport, error) {
+func Load(ctx context.Context, ep loadgen.Endpoint, cfg loadgen.Config, client string, clean bool) (LoadReport, error) {
 	dialer, err := loadgen.NewDialer(client, ep, cfg.Connections)
 	if err != nil {
 		return LoadReport{}, err
@@ -33,7 +33,7 @@ func Load(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg loadgen.Conf
 		rep.Error = Redact(runErr.Error(), ep.Password)
 	}
 	if clean {
-		c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, cfg.KeyPrefix, nil)
+		c := CleanupPrefix(context.WithoutCancel(ctx), ep, cfg.KeyPrefix, nil)
 		rep.Cleanup = &c
 	}
 	return rep, runErr
@@ -42,7 +42,7 @@ func Load(ctx context.Context, r Resolver, ep loadgen.Endpoint, cfg loadgen.Conf
 // CleanupPrefix deletes every key under prefix on ep (SCAN + UNLINK, never KEYS) and
 // counts what SCAN still finds on ep and on each of verify (replicas, which apply the
 // UNLINKs shortly after).
-func CleanupPrefix(ctx context.Context, r Resolver, ep loadgen.Endpoint, prefix string, verify []string) Cleanup {
+func CleanupPrefix(ctx context.Context, ep loadgen.Endpoint, prefix string, verify []string) Cleanup {
 	ctx, cancel := context.WithTimeout(ctx, cleanupTimeout)
 	defer cancel()
 	c := Cleanup{Prefix: prefix, Remaining: map[string]int{}}
@@ -85,7 +85,7 @@ func remainingWithin(ctx context.Context, store loadgen.KeyStore, prefix string,
 
 // Commands runs the FR-014 round trips (strings, lists, sets, sorted sets, hashes)
 // on ep under prefix with ttl on every key, then deletes its keys.
-func Commands(ctx context.Context, r Resolver, ep loadgen.Endpoint, prefix string, ttl time.Duration) CommandsReport {
+func Commands(ctx context.Context, ep loadgen.Endpoint, prefix string, ttl time.Duration) CommandsReport {
 	rep := CommandsReport{Addr: ep.Addr}
 	client := newClient(ep)
 	defer client.Close()
@@ -93,7 +93,7 @@ func Commands(ctx context.Context, r Resolver, ep loadgen.Endpoint, prefix strin
 	for i := range rep.Structures {
 		rep.Structures[i].Error = Redact(rep.Structures[i].Error, ep.Password)
 	}
-	c := CleanupPrefix(context.WithoutCancel(ctx), r, ep, prefix, nil)
+	c := CleanupPrefix(context.WithoutCancel(ctx), ep, prefix, nil)
 	rep.Cleanup = &c
 	return rep
 }

@@ -673,11 +673,15 @@ func (k *Kube) LoadDialer(from Vantage, addr string, conns int) (loadgen.Dialer,
 	return nil, unsupportedVantage(from)
 }
 
-// Prometheus is not reachable from this machine on the kube target: the monitoring
-// checks reach it from the probe pod (ProbePrometheus, kubeprobe_checks.go).
+// Prometheus is the cluster's Prometheus, queried from the probe pod (kubeprobe_checks.go),
+// so the monitoring checks read it from a vantage point that reaches cluster Services.
 func (k *Kube) Prometheus() (*Prometheus, error) {
-	// Unsupported (checks skip with the reason) and still ErrNoPrometheus.
-	return nil, errors.Join(Unsupported("kube target: the cluster's Prometheus is not queried from this machine; the probe pod queries it (the monitoring features \"from the probe pod\", with --prometheus-url)"), ErrNoPrometheus)
+	prom, err := k.ProbePrometheus()
+	if _, unsupported := IsUnsupported(err); unsupported {
+		// Unsupported (checks skip with the reason) and still ErrNoPrometheus.
+		return nil, errors.Join(err, ErrNoPrometheus)
+	}
+	return prom, err
 }
 
 // Facts reads versions from the release's labels and the layer that enforces the

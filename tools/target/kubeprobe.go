@@ -27,28 +27,15 @@ import (
 	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/redis-shared/conformance/tools/probe"
-	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
-// Prober is what a target offers when it measures the data plane from a probe pod in
-// the cluster instead of handing out clients for the Cluster vantage point (the kube
-// target). The sandbox does not implement it: its Cluster vantage is a real client in
-// the cluster's own network namespace already, so the same checks run there directly.
-type Prober interface {
-	// ProbeLoad runs the load generator in the probe pod against addr; the probe
-	// deletes its keys afterwards and reports the proof.
-	ProbeLoad(ctx context.Context, addr string, cfg loadgen.Config) (probe.LoadReport, error)
-	// ProbeCommands runs the FR-014 round trips under prefix with ttl on every key.
-	ProbeCommands(ctx context.Context, addr, prefix string, ttl time.Duration) (probe.CommandsReport, error)
-	// ProbeCleanup deletes every key under prefix on addr and counts, with SCAN, what
-	// is left there and on each of verify.
-	ProbeCleanup(ctx context.Context, addr, prefix string, verify []string) (probe.Cleanup, error)
-	// ProbeDial opens one TCP connection from the probe pod (refused, timeout, open).
-	ProbeDial(ctx context.Context, addr string, timeout time.Duration) (probe.DialReport, error)
+// PodProber is what the kube target adds for checks about the probe pod itself:
+// which pod it is and the address its connections leave from (SC-004 from a pod
+// outside the LAN range). Measurements go through Target.Probe.
+type PodProber interface {
 	// ProbePodIP is the address the probe's connections come from.
 	ProbePodIP(ctx context.Context) (string, error)
-	// ProbePod names the probe pod; "" when this target has not made one (then no
-	// probe wrote a key).
+	// ProbePod names the probe pod; "" when this target has not made one.
 	ProbePod() string
 	// ProbeStart makes the probe pod ready (pod running, binary in place) and names it.
 	ProbeStart(ctx context.Context) (string, error)
@@ -333,85 +320,73 @@ func (k *Kube) uploadProbe(ctx context.Context, pod string) error {
 	return nil
 }
 
-// runProbe execs the probe with args, bounded by timeout, and decodes its JSON into
-// out. Exit 1 still carries a report (decoded, then returned with the error); exit 2
-// means the kube target built bad flags.
-func (k *Kube) runProbe(ctx context.Context, timeout time.Duration, out any, args ...string) error {
+// runProbe execs the probe with the request as JSON on stdin, bounded by the
+// request's budget, and decodes the Report from stdout. Exit 1 still carries a report
+// (returned with the error); exit 2 means the kube target built a bad request.
+func (k *Kube) runProbe(ctx context.Context, req probe.Request) (probe.Report, error) {
+	rep := probe.Report{Kind: req.Kind}
 	pod, err := k.ensureProbe(ctx)
 	if err != nil {
-		return err
+		return rep, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return rep, fmt.Errorf("kube target: encode the %s request: %w", req.Kind, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, req.Budget()+probeExecMargin)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	execErr := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, append([]string{k.probePath()}, args...), nil, &stdout, &stderr)
-	what := "redisprobe " + args[0] + " in pod " + pod
+	execErr := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, []string{k.probePath()}, bytes.NewReader(append(raw, '\n')), &stdout, &stderr)
+	what := "redisprobe " + string(req.Kind) + " in pod " + pod
 	var exit utilexec.ExitError
 	if execErr != nil && !(errors.As(execErr, &exit) && exit.ExitStatus() == probe.ExitFailed) {
-		return fmt.Errorf("%s: %w (stderr: %s)", what, execErr, strings.TrimSpace(stderr.String()))
+		return rep, fmt.Errorf("%s: %w (stderr: %s)", what, execErr, strings.TrimSpace(stderr.String()))
 	}
-	if err := json.Unmarshal(stdout.Bytes(), out); err != nil {
-		return fmt.Errorf("%s: decode its JSON: %w (stderr: %s)", what, err, strings.TrimSpace(stderr.String()))
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		return rep, fmt.Errorf("%s: decode its JSON: %w (stderr: %s)", what, err, strings.TrimSpace(stderr.String()))
 	}
+	rep.Vantage = "probe pod " + KubeNamespace + "/" + pod
 	if execErr != nil {
-		return fmt.Errorf("%s: %s", what, strings.TrimSpace(stderr.String()))
+		return rep, fmt.Errorf("%s: %s", what, strings.TrimSpace(stderr.String()))
 	}
-	return nil
+	return rep, nil
 }
 
-// ProbeLoad runs `redisprobe load` (open or closed loop) in the probe pod.
-func (k *Kube) ProbeLoad(ctx context.Context, addr string, cfg loadgen.Config) (probe.LoadReport, error) {
-	args := []string{"load", "-addr", addr, "-prefix", cfg.KeyPrefix, "-mode", string(cfg.Mode),
-		"-duration", cfg.Duration.String(), "-conns", strconv.Itoa(max(cfg.Connections, 1)),
-		"-set-ratio", strconv.FormatFloat(cfg.SetRatio, 'f', -1, 64), "-ttl", cfg.TTL.String()}
-	if cfg.Rate > 0 {
-		args = append(args, "-rate", strconv.FormatFloat(cfg.Rate, 'f', -1, 64))
+// Probe runs a measurement from a vantage point: from Cluster in the probe pod (the
+// redisprobe binary, the request on stdin), from LAN and outside in-process through
+// the vantage's dialer (kubevantage.go).
+func (k *Kube) Probe(ctx context.Context, from Vantage, req probe.Request) (probe.Report, error) {
+	if from != Cluster {
+		dial, err := k.vantageDialer(from)
+		if err != nil {
+			return probe.Report{Kind: req.Kind}, err
+		}
+		password, err := k.password(ctx)
+		if err != nil {
+			return probe.Report{Kind: req.Kind}, err
+		}
+		rep, err := probe.Run(ctx, probe.Env{Dial: probe.DialFunc(dial), Password: password}, req)
+		rep.Vantage = "this machine as the " + string(from) + " vantage point"
+		return rep, err
 	}
-	if cfg.KeySpace > 0 {
-		args = append(args, "-keyspace", strconv.Itoa(cfg.KeySpace))
+	if req.Kind == probe.KindCleanup && k.ProbePod() == "" {
+		// Every key the cluster vantage writes goes through the probe pod.
+		return probe.Report{Kind: req.Kind}, Unsupported("kube target: no probe pod ran, so no key under %s was written from inside the cluster", req.Prefix)
 	}
-	var rep probe.LoadReport
-	err := k.runProbe(ctx, cfg.Duration+probeExecMargin, &rep, args...)
-	return rep, err
-}
-
-// ProbeCommands runs `redisprobe commands` in the probe pod.
-func (k *Kube) ProbeCommands(ctx context.Context, addr, prefix string, ttl time.Duration) (probe.CommandsReport, error) {
-	var rep probe.CommandsReport
-	err := k.runProbe(ctx, probeExecMargin, &rep, "commands", "-addr", addr, "-prefix", prefix, "-ttl", ttl.String())
-	return rep, err
-}
-
-// ProbeCleanup runs `redisprobe cleanup` in the probe pod.
-func (k *Kube) ProbeCleanup(ctx context.Context, addr, prefix string, verify []string) (probe.Cleanup, error) {
-	var rep probe.Cleanup
-	args := []string{"cleanup", "-addr", addr, "-prefix", prefix}
-	if len(verify) > 0 {
-		args = append(args, "-verify", strings.Join(verify, ","))
+	if req.Kind == probe.KindDial {
+		if _, err := k.ensureProbe(ctx); err != nil {
+			return probe.Report{Kind: req.Kind}, err
+		}
+		if err := k.probeHasPodNetwork(ctx); err != nil {
+			return probe.Report{Kind: req.Kind}, err
+		}
 	}
-	err := k.runProbe(ctx, probeExecMargin, &rep, args...)
-	return rep, err
+	return k.runProbe(ctx, req)
 }
 
 // KwokNodeAnnotation marks a kwok fake node: no container runs on it and exec runs
 // on the machine of the kwok controller.
 const KwokNodeAnnotation = "kwok.x-k8s.io/node"
-
-// ProbeDial runs `redisprobe dial` in the probe pod. On a kwok fake node the exec runs
-// on the kwok controller's machine, not in the pod's network, so a dial would prove
-// nothing about the pod's source address (and would leave from this machine): it is
-// refused as Unsupported.
-func (k *Kube) ProbeDial(ctx context.Context, addr string, timeout time.Duration) (probe.DialReport, error) {
-	var rep probe.DialReport
-	if _, err := k.ensureProbe(ctx); err != nil {
-		return rep, err
-	}
-	if err := k.probeHasPodNetwork(ctx); err != nil {
-		return rep, err
-	}
-	err := k.runProbe(ctx, timeout+probeExecMargin, &rep, "dial", "-addr", addr, "-timeout", timeout.String())
-	return rep, err
-}
 
 // probeHasPodNetwork is Unsupported when the probe pod runs on a kwok fake node.
 func (k *Kube) probeHasPodNetwork(ctx context.Context) error {
@@ -512,5 +487,5 @@ func (e *restExecer) Exec(ctx context.Context, namespace, pod, container string,
 	return exec.StreamWithContext(ctx, remotecommand.StreamOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }
 
-// The kube target is a Prober.
-var _ Prober = (*Kube)(nil)
+// The kube target tells about its probe pod.
+var _ PodProber = (*Kube)(nil)

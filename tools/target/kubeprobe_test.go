@@ -22,16 +22,18 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 	utilexec "k8s.io/client-go/util/exec"
 
-	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
-// fakeExecer records every exec and answers from a table keyed by the subcommand.
+// fakeExecer records every exec and the requests on stdin, and answers from a table
+// keyed by the request's kind.
 type fakeExecer struct {
 	mu       sync.Mutex
 	calls    [][]string
+	requests []probe.Request
 	uploaded []byte
-	answers  map[string]fakeAnswer
+	answers  map[probe.Kind]fakeAnswer
 }
 
 type fakeAnswer struct {
@@ -47,7 +49,7 @@ func (f *fakeExecer) Exec(ctx context.Context, _, _, _ string, cmd []string, std
 		return io.ErrUnexpectedEOF // every exec must carry a deadline
 	}
 	f.calls = append(f.calls, cmd)
-	if stdin != nil {
+	if cmd[0] == "sh" {
 		raw, err := io.ReadAll(stdin)
 		if err != nil {
 			return err
@@ -55,7 +57,12 @@ func (f *fakeExecer) Exec(ctx context.Context, _, _, _ string, cmd []string, std
 		f.uploaded = raw
 		return nil
 	}
-	a := f.answers[cmd[1]]
+	var req probe.Request
+	if err := json.NewDecoder(stdin).Decode(&req); err != nil {
+		return err
+	}
+	f.requests = append(f.requests, req)
+	a := f.answers[req.Kind]
 	_, _ = io.WriteString(stdout, a.stdout)
 	_, _ = io.WriteString(stderr, a.stderr)
 	if a.code != 0 {
@@ -124,17 +131,19 @@ func TestProbePodSpec(t *testing.T) {
 
 func TestProbeLifecycle(t *testing.T) {
 	cs := probeCluster(t)
-	report, err := json.Marshal(probe.CommandsReport{Addr: MasterDNSName() + ":6379",
+	report, err := json.Marshal(probe.Report{Kind: probe.KindCommands, Commands: &probe.CommandsReport{Addr: MasterDNSName() + ":6379",
 		Structures: []probe.Structure{{Name: "string", OK: true, TTLMillis: 1000}},
-		Cleanup:    &probe.Cleanup{Prefix: "conformance:r:dataplane:", Deleted: 1, Remaining: map[string]int{"m": 0}}})
+		Cleanup:    &probe.Cleanup{Prefix: "conformance:r:dataplane:", Deleted: 1, Remaining: map[string]int{"m": 0}}}})
 	require.NoError(t, err)
-	exec := &fakeExecer{answers: map[string]fakeAnswer{"commands": {stdout: string(report)}}}
+	exec := &fakeExecer{answers: map[probe.Kind]fakeAnswer{probe.KindCommands: {stdout: string(report)}}}
+	commands := probe.Request{Kind: probe.KindCommands, Addr: MasterDNSName() + ":6379", Prefix: "conformance:r:dataplane:", TTL: time.Minute}
 	k, binary := probeKube(t, cs, exec)
 	ctx := context.Background()
 
-	rep, err := k.ProbeCommands(ctx, MasterDNSName()+":6379", "conformance:r:dataplane:", time.Minute)
+	rep, err := k.Probe(ctx, Cluster, commands)
 	require.NoError(t, err)
-	assert.Equal(t, 1, rep.Passed())
+	require.NotNil(t, rep.Commands)
+	assert.Equal(t, 1, rep.Commands.Passed())
 
 	pods, err := cs.CoreV1().Pods(KubeNamespace).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
@@ -143,7 +152,8 @@ func TestProbeLifecycle(t *testing.T) {
 	assert.Equal(t, binary, exec.uploaded, "the binary streamed over exec stdin")
 	require.Len(t, exec.calls, 2)
 	assert.Equal(t, []string{"sh", "-c", uploadScript("/tmp/redisprobe", int64(len(binary)))}, exec.calls[0])
-	assert.Equal(t, []string{"/tmp/redisprobe", "commands", "-addr", MasterDNSName() + ":6379", "-prefix", "conformance:r:dataplane:", "-ttl", "1m0s"}, exec.calls[1])
+	assert.Equal(t, []string{"/tmp/redisprobe"}, exec.calls[1])
+	assert.Equal(t, []probe.Request{commands}, exec.requests)
 	for _, call := range exec.calls {
 		assert.NotContains(t, strings.Join(call, " "), testPassword)
 	}
@@ -152,13 +162,13 @@ func TestProbeLifecycle(t *testing.T) {
 	assert.Equal(t, "10.0.0.7", ip)
 
 	// The pod is reused, and Close deletes it even when the run was cancelled.
-	_, _ = k.ProbeCommands(ctx, MasterDNSName()+":6379", "conformance:r:dataplane:", time.Minute)
+	_, _ = k.Probe(ctx, Cluster, commands)
 	assert.Len(t, exec.calls, 3, "no second upload")
 	require.NoError(t, k.Close())
 	pods, err = cs.CoreV1().Pods(KubeNamespace).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items)
-	_, err = k.ProbeCommands(ctx, MasterDNSName()+":6379", "conformance:r:dataplane:", time.Minute)
+	_, err = k.Probe(ctx, Cluster, commands)
 	assert.ErrorContains(t, err, "closed")
 }
 
@@ -195,7 +205,7 @@ func TestUploadScriptCopiesExactlyTheBinary(t *testing.T) {
 }
 
 func TestProbeExitCodes(t *testing.T) {
-	loadJSON, err := json.Marshal(probe.LoadReport{Result: loadgen.Result{Requests: 10, Errors: 10}, Error: "dial: refused"})
+	loadJSON, err := json.Marshal(probe.Report{Kind: probe.KindLoad, Load: &probe.LoadReport{Result: loadgen.Result{Requests: 10, Errors: 10}, Error: "dial: refused"}})
 	require.NoError(t, err)
 	tests := []struct {
 		name    string
@@ -205,26 +215,37 @@ func TestProbeExitCodes(t *testing.T) {
 	}{
 		{"done", fakeAnswer{stdout: string(loadJSON)}, "", 10},
 		{"measurement failed: report and error", fakeAnswer{stdout: string(loadJSON), stderr: "redisprobe load: all failed", code: 1}, "all failed", 10},
-		{"bad flags", fakeAnswer{stderr: "redisprobe load: -prefix: empty", code: 2}, "-prefix: empty", 0},
+		{"bad request", fakeAnswer{stderr: "redisprobe: load request: prefix: empty", code: 2}, "prefix: empty", 0},
 		{"not JSON", fakeAnswer{stdout: "sh: not found"}, "decode its JSON", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			k, _ := probeKube(t, probeCluster(t), &fakeExecer{answers: map[string]fakeAnswer{"load": tc.answer}})
-			rep, err := k.ProbeLoad(context.Background(), "m:6379", loadgen.Config{Mode: loadgen.OpenLoop, Rate: 100, Duration: time.Second, Connections: 2, KeyPrefix: "conformance:r:x:", TTL: time.Minute})
+			exec := &fakeExecer{answers: map[probe.Kind]fakeAnswer{probe.KindLoad: tc.answer}}
+			k, _ := probeKube(t, probeCluster(t), exec)
+			req := probe.Request{Kind: probe.KindLoad, Addr: "m:6379", Prefix: "conformance:r:x:", TTL: time.Minute,
+				Load: &probe.LoadRequest{Mode: loadgen.OpenLoop, Rate: 100, Duration: time.Second, Connections: 2}}
+			rep, err := k.Probe(context.Background(), Cluster, req)
 			if tc.wantErr == "" {
 				require.NoError(t, err)
 			} else {
 				require.ErrorContains(t, err, tc.wantErr)
 			}
-			assert.Equal(t, tc.wantReq, rep.Result.Requests)
+			var requests int64
+			if rep.Load != nil {
+				requests = rep.Load.Result.Requests
+			}
+			assert.Equal(t, tc.wantReq, requests)
+			require.Len(t, exec.requests, 1)
+			assert.Equal(t, req, exec.requests[0], "the request goes on stdin as it is")
+			assert.Equal(t, []string{"/tmp/redisprobe"}, exec.calls[len(exec.calls)-1], "no flags")
 		})
 	}
 }
 
 func TestProbeNeedsItsBinary(t *testing.T) {
 	k := NewKube(probeCluster(t), nil)
-	_, err := k.ProbeDial(context.Background(), "192.0.2.1:6379", time.Second)
+	dial := probe.Request{Kind: probe.KindDial, Addr: "192.0.2.1:6379", Timeout: time.Second}
+	_, err := k.Probe(context.Background(), Cluster, dial)
 	reason, ok := IsUnsupported(err)
 	require.True(t, ok, "%v", err)
 	assert.Contains(t, reason, "--probe-bin")
@@ -232,7 +253,7 @@ func TestProbeNeedsItsBinary(t *testing.T) {
 	k.opts.ProbeBinary = filepath.Join(t.TempDir(), "missing")
 	k2 := NewKube(probeCluster(t), nil)
 	k2.opts.ProbeBinary = k.opts.ProbeBinary
-	_, err = k2.ProbeDial(context.Background(), "192.0.2.1:6379", time.Second)
+	_, err = k2.Probe(context.Background(), Cluster, dial)
 	assert.ErrorContains(t, err, "make bin/redisprobe")
 }
 
@@ -268,16 +289,18 @@ func TestProbeOnKwokNodeHasNoDataPath(t *testing.T) {
 				action.(k8stesting.CreateAction).GetObject().(*corev1.Pod).Spec.NodeName = "node-0"
 				return false, nil, nil
 			})
-			dial, err := json.Marshal(probe.DialReport{Addr: "192.0.2.1:6379", Outcome: probe.DialTimeout})
+			dial, err := json.Marshal(probe.Report{Kind: probe.KindDial, Dial: &probe.DialReport{Addr: "192.0.2.1:6379", Outcome: probe.DialTimeout}})
 			require.NoError(t, err)
-			exec := &fakeExecer{answers: map[string]fakeAnswer{"dial": {stdout: string(dial)}}}
+			exec := &fakeExecer{answers: map[probe.Kind]fakeAnswer{probe.KindDial: {stdout: string(dial)}}}
 			k, _ := probeKube(t, cs, exec)
 			_, ipErr := k.ProbePodIP(context.Background())
-			rep, dialErr := k.ProbeDial(context.Background(), "192.0.2.1:6379", time.Second)
+			rep, dialErr := k.Probe(context.Background(), Cluster, probe.Request{Kind: probe.KindDial, Addr: "192.0.2.1:6379", Timeout: time.Second})
 			if tc.wantReason == "" {
 				require.NoError(t, ipErr)
 				require.NoError(t, dialErr)
-				assert.Equal(t, probe.DialTimeout, rep.Outcome)
+				require.NotNil(t, rep.Dial)
+				assert.Equal(t, probe.DialTimeout, rep.Dial.Outcome)
+				assert.Equal(t, "probe pod redis/redisprobe-x1", rep.Vantage)
 				return
 			}
 			for _, err := range []error{ipErr, dialErr} {
@@ -300,9 +323,9 @@ func TestProbePodThatEndsIsAnErrorRememberedByLaterCalls(t *testing.T) {
 	})
 	exec := &fakeExecer{}
 	k, _ := probeKube(t, cs, exec)
-	_, err := k.ProbeCommands(context.Background(), "m:6379", "conformance:r:x:", time.Minute)
+	_, err := k.Probe(context.Background(), Cluster, probe.Request{Kind: probe.KindCommands, Addr: "m:6379", Prefix: "conformance:r:x:", TTL: time.Minute})
 	require.ErrorContains(t, err, "probe pod redisprobe-x1 ended (Failed: DeadlineExceeded)")
-	_, err = k.ProbeCleanup(context.Background(), "m:6379", "conformance:r:x:", nil)
+	_, err = k.Probe(context.Background(), Cluster, probe.Request{Kind: probe.KindCleanup, Addr: "m:6379", Prefix: "conformance:r:x:"})
 	require.ErrorContains(t, err, "ended", "the same cause, not a second pod")
 	assert.Empty(t, exec.calls, "nothing is exec'd into a pod that is not running")
 	require.NoError(t, k.Close(), "Close still deletes it")

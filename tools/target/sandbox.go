@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/sandbox"
 )
 
@@ -142,6 +143,25 @@ func (s *Sandbox) Dial(ctx context.Context, from Vantage, addr string) (net.Conn
 		return nil, fmt.Errorf("dial %s from %s: %w", addr, from, err)
 	}
 	return conn, nil
+}
+
+// Probe runs the measurement in-process with a dialer inside the vantage point's
+// network namespace.
+func (s *Sandbox) Probe(ctx context.Context, from Vantage, req probe.Request) (probe.Report, error) {
+	st, err := s.state()
+	if err != nil {
+		return probe.Report{Kind: req.Kind}, err
+	}
+	if _, ok := st.Vantages[string(from)]; !ok {
+		return probe.Report{Kind: req.Kind}, Unsupported("sandbox %s has no vantage point %q", st.ID, from)
+	}
+	password, err := s.password(st)
+	if err != nil {
+		return probe.Report{Kind: req.Kind}, err
+	}
+	rep, err := probe.Run(ctx, probe.Env{Dial: probe.DialFunc(st.Dialer(string(from))), Password: password}, req)
+	rep.Vantage = "sandbox network namespace " + string(from)
+	return rep, err
 }
 
 func (s *Sandbox) options(from Vantage, addr string, creds Credentials) (*redis.Options, error) {

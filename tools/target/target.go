@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/probe"
 )
 
 // Vantage is where a client connects from.
@@ -152,6 +153,11 @@ type Target interface {
 	// LoadDialer returns a dialer for the load generator from the vantage point with
 	// the valid credentials. The caller closes it.
 	LoadDialer(from Vantage, addr string, conns int) (loadgen.Dialer, error)
+	// Probe carries out one measurement from the vantage point: the same tools/probe
+	// code on every target (in-process in a network namespace on the sandbox, the
+	// redisprobe binary in a pod on kube). A vantage the target cannot offer is an
+	// UnsupportedError; the Report holds what was measured even with an error.
+	Probe(ctx context.Context, from Vantage, req probe.Request) (probe.Report, error)
 	// Prometheus is the monitoring API, or an error naming why there is none.
 	Prometheus() (*Prometheus, error)
 	Facts(ctx context.Context) (Facts, error)

@@ -3,10 +3,10 @@ package harness
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"errors"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/types"
 
 	"github.com/redis-shared/conformance/tools/probe"
-	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -101,35 +100,30 @@ func TestSkipUnsupportedSkipsOnlyUnsupported(t *testing.T) {
 	}
 }
 
-// probeTarget is a target that reaches Redis only through a probe.
+// probeTarget is a target whose cleanup request answers with a set proof, as
+// probe.Run would (an error when keys are left), or Unsupported without a probe pod.
 type probeTarget struct {
 	target.Target
-	pod    string
-	proof  probe.Cleanup
-	prefix string
-	verify []string
+	pod   string
+	proof probe.Cleanup
+	req   probe.Request
 }
 
 func (p *probeTarget) Endpoints(context.Context) (target.Endpoints, error) {
 	return target.Endpoints{Master: "m:6379", Instances: []target.Instance{{Name: "master", Addr: "m-0:6379"}, {Name: "replica-0", Addr: "r-0:6379"}}}, nil
 }
 
-func (p *probeTarget) ProbeCleanup(_ context.Context, _ string, prefix string, verify []string) (probe.Cleanup, error) {
-	p.prefix, p.verify = prefix, verify
-	return p.proof, nil
+func (p *probeTarget) Probe(_ context.Context, _ target.Vantage, req probe.Request) (probe.Report, error) {
+	p.req = req
+	if p.pod == "" {
+		return probe.Report{Kind: req.Kind}, target.Unsupported("kube target: no probe pod ran, so no key under %s was written from inside the cluster", req.Prefix)
+	}
+	rep := probe.Report{Kind: req.Kind, Cleanup: &p.proof, Vantage: "probe pod redis/" + p.pod}
+	if p.proof.Left() > 0 {
+		return rep, fmt.Errorf("%d keys left under %q", p.proof.Left(), req.Prefix)
+	}
+	return rep, nil
 }
-func (p *probeTarget) ProbeLoad(context.Context, string, loadgen.Config) (probe.LoadReport, error) {
-	return probe.LoadReport{}, nil
-}
-func (p *probeTarget) ProbeCommands(context.Context, string, string, time.Duration) (probe.CommandsReport, error) {
-	return probe.CommandsReport{}, nil
-}
-func (p *probeTarget) ProbeDial(context.Context, string, time.Duration) (probe.DialReport, error) {
-	return probe.DialReport{}, nil
-}
-func (p *probeTarget) ProbePodIP(context.Context) (string, error) { return "10.0.0.7", nil }
-func (p *probeTarget) ProbePod() string                           { return p.pod }
-func (p *probeTarget) ProbeStart(context.Context) (string, error) { return p.pod, nil }
 
 func TestCleanupKeysThroughTheProbe(t *testing.T) {
 	tests := []struct {
@@ -139,7 +133,7 @@ func TestCleanupKeysThroughTheProbe(t *testing.T) {
 		wantLog string
 		wantErr string
 	}{
-		{"no probe ran", "", probe.Cleanup{}, "no probe pod ran in this suite", ""},
+		{"no probe ran", "", probe.Cleanup{}, "no probe pod ran", ""},
 		{"clean", "redisprobe-x1", probe.Cleanup{Deleted: 7, Remaining: map[string]int{"m-0:6379": 0, "r-0:6379": 0}}, "deleted 7 keys", ""},
 		{"keys left", "redisprobe-x1", probe.Cleanup{Deleted: 7, Remaining: map[string]int{"m-0:6379": 0, "r-0:6379": 2}}, "", "keys left under"},
 	}
@@ -155,10 +149,9 @@ func TestCleanupKeysThroughTheProbe(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Contains(t, log.String(), tc.wantLog)
-			if tc.pod != "" {
-				assert.Equal(t, r.Prefix, tgt.prefix)
-				assert.Equal(t, []string{"m-0:6379", "r-0:6379"}, tgt.verify)
-			}
+			assert.Equal(t, probe.KindCleanup, tgt.req.Kind)
+			assert.Equal(t, r.Prefix, tgt.req.Prefix)
+			assert.Equal(t, []string{"m-0:6379", "r-0:6379"}, tgt.req.Addrs)
 		})
 	}
 }

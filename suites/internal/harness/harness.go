@@ -24,6 +24,7 @@ import (
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/sandbox"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -229,70 +230,9 @@ func OpenTarget(ctx context.Context, opts Options) (target.Target, error) {
 }
 
 // CleanupKeys deletes every key under the run's prefix on the master and proves none
-// is left on any instance (SCAN, never KEYS). It writes one line of evidence to log.
+// is left on any instance (SCAN, never KEYS), from the cluster vantage point through
+// Target.Probe. It writes one line of evidence to log.
 func (r *Run) CleanupKeys(ctx context.Context, log io.Writer) error {
-	if prober, ok := r.Target.(target.Prober); ok {
-		return r.cleanupThroughProbe(ctx, prober, log)
-	}
-	ep, err := r.Target.Endpoints(ctx)
-	if err != nil {
-		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
-	}
-	master, err := r.Target.Client(target.Cluster, ep.Master, target.Valid)
-	if err != nil {
-		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
-	}
-	defer master.Close()
-	deleted, err := loadgen.Cleanup(ctx, master, r.Prefix)
-	if err != nil {
-		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
-	}
-	var left []string
-	for _, inst := range ep.Instances {
-		client, err := r.Target.Client(target.Cluster, inst.Addr, target.Valid)
-		if err != nil {
-			return fmt.Errorf("count keys left under %s on %s: %w", r.Prefix, inst.Name, err)
-		}
-		// A replica applies the master's UNLINKs shortly after; give it a moment.
-		n, err := remainingWithin(ctx, client, r.Prefix, 5*time.Second)
-		_ = client.Close()
-		if err != nil {
-			return fmt.Errorf("count keys left under %s on %s: %w", r.Prefix, inst.Name, err)
-		}
-		if n > 0 {
-			left = append(left, fmt.Sprintf("%s: %d", inst.Name, n))
-		}
-	}
-	if len(left) > 0 {
-		return fmt.Errorf("keys left under %s after cleanup: %s", r.Prefix, strings.Join(left, ", "))
-	}
-	fmt.Fprintf(log, "cleanup: deleted %d keys under %s*; SCAN finds none left on %d instances\n", deleted, r.Prefix, len(ep.Instances))
-	return nil
-}
-
-func remainingWithin(ctx context.Context, store loadgen.KeyStore, prefix string, within time.Duration) (int, error) {
-	deadline := time.Now().Add(within)
-	for {
-		n, err := loadgen.Remaining(ctx, store, prefix)
-		if err != nil || n == 0 || time.Now().After(deadline) {
-			return n, err
-		}
-		select {
-		case <-ctx.Done():
-			return n, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// cleanupThroughProbe is CleanupKeys on a target that reaches Redis only through its
-// in-cluster probe: the probe deletes the prefix on the master and proves with SCAN
-// that no key is left on any instance. When no probe ran, nothing was written.
-func (r *Run) cleanupThroughProbe(ctx context.Context, prober target.Prober, log io.Writer) error {
-	if prober.ProbePod() == "" {
-		fmt.Fprintf(log, "cleanup: no probe pod ran in this suite, so no key under %s* was written\n", r.Prefix)
-		return nil
-	}
 	ep, err := r.Target.Endpoints(ctx)
 	if err != nil {
 		return fmt.Errorf("cleanup of %s*: %w", r.Prefix, err)
@@ -301,14 +241,21 @@ func (r *Run) cleanupThroughProbe(ctx context.Context, prober target.Prober, log
 	for _, inst := range ep.Instances {
 		verify = append(verify, inst.Addr)
 	}
-	proof, err := prober.ProbeCleanup(ctx, ep.Master, r.Prefix, verify)
+	rep, err := r.Target.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCleanup, Addr: ep.Master, Prefix: r.Prefix, Addrs: verify})
+	if reason, ok := target.IsUnsupported(err); ok {
+		fmt.Fprintf(log, "cleanup: %s\n", reason)
+		return nil
+	}
 	if err != nil {
-		return fmt.Errorf("cleanup of %s* through probe pod %s: %w", r.Prefix, prober.ProbePod(), err)
+		return fmt.Errorf("cleanup of %s* (%s): %w", r.Prefix, rep.Vantage, err)
 	}
-	if proof.Left() > 0 {
-		return fmt.Errorf("keys left under %s after cleanup: %v", r.Prefix, proof.Remaining)
+	if rep.Cleanup == nil {
+		return fmt.Errorf("cleanup of %s* (%s): the report has no cleanup part", r.Prefix, rep.Vantage)
 	}
-	fmt.Fprintf(log, "cleanup: probe pod %s deleted %d keys under %s*; SCAN finds none left on %d addresses\n", prober.ProbePod(), proof.Deleted, r.Prefix, len(proof.Remaining))
+	if rep.Cleanup.Left() > 0 {
+		return fmt.Errorf("keys left under %s after cleanup: %v", r.Prefix, rep.Cleanup.Remaining)
+	}
+	fmt.Fprintf(log, "cleanup from %s: deleted %d keys under %s*; SCAN finds none left on %d addresses\n", rep.Vantage, rep.Cleanup.Deleted, r.Prefix, len(rep.Cleanup.Remaining))
 	return nil
 }
 

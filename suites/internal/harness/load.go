@@ -3,30 +3,15 @@ package harness
 import (
 	"context"
 	"fmt"
+	"testing"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/target"
 )
-
-// Load runs the generator against addr from a vantage point with the valid
-// credentials. Keys go under the run's prefix plus name, with KeyTTL.
-func (r *Run) Load(ctx context.Context, from target.Vantage, addr, name string, cfg loadgen.Config) (loadgen.Result, error) {
-	dialer, err := r.Target.LoadDialer(from, addr, cfg.Connections)
-	if err != nil {
-		return loadgen.Result{}, fmt.Errorf("load %s: %w", name, err)
-	}
-	defer dialer.Close()
-	cfg.KeyPrefix = r.Key(name) + ":"
-	cfg.TTL = KeyTTL
-	res, err := loadgen.Run(ctx, cfg, dialer)
-	if err != nil {
-		return res, fmt.Errorf("load %s against %s from %s: %w", name, addr, from, err)
-	}
-	return res, nil
-}
 
 // LoadFigures are the evidence of one load run; label prefixes every name
 // ("baseline p95"), empty for none.
@@ -107,4 +92,40 @@ func LoadSeries(label string, res loadgen.Result) []evidence.Series {
 		}
 	}
 	return out
+}
+
+// Probe runs one measurement through the target from a vantage point (tools/probe,
+// the same code on every target); a vantage the target cannot offer skips the check
+// with the target's reason (what names the check's need).
+func (r *Run) Probe(ctx context.Context, t *testing.T, what string, from target.Vantage, req probe.Request) (probe.Report, error) {
+	t.Helper()
+	rep, err := r.Target.Probe(ctx, from, req)
+	SkipUnsupported(t, what, err)
+	if err != nil && rep.Vantage != "" {
+		err = fmt.Errorf("%s from %s: %w", what, rep.Vantage, err)
+	}
+	return rep, err
+}
+
+// ProbeLoad runs the generator through Target.Probe against addr from a vantage
+// point; keys go under the run's prefix plus name, with KeyTTL, and the probe deletes
+// them afterwards and proves it. A run that left keys is an error.
+func (r *Run) ProbeLoad(ctx context.Context, t *testing.T, from target.Vantage, addr, name string, cfg loadgen.Config) (loadgen.Result, string, error) {
+	t.Helper()
+	kind := probe.KindLoad
+	if cfg.Mode == loadgen.OpenLoop {
+		kind = probe.KindLatency
+	}
+	req := probe.Request{Kind: kind, Addr: addr, Prefix: r.Key(name) + ":", TTL: KeyTTL, Load: &probe.LoadRequest{
+		Mode: cfg.Mode, Rate: cfg.Rate, Duration: cfg.Duration, Connections: cfg.Connections,
+		SetRatio: cfg.SetRatio, KeySpace: cfg.KeySpace,
+	}}
+	rep, err := r.Probe(ctx, t, "load "+name+" from the "+string(from)+" vantage point", from, req)
+	if rep.Load == nil {
+		if err == nil {
+			err = fmt.Errorf("load %s: the report has no load part", name)
+		}
+		return loadgen.Result{}, rep.Vantage, err
+	}
+	return rep.Load.Result, rep.Vantage, err
 }

@@ -1,17 +1,15 @@
 // Command redisprobe is the static probe the kube target streams into its probe pod
-// (no image registry needed): it measures from inside the cluster and prints one JSON
-// line. Subcommands:
+// (no image registry needed): it reads one probe.Request as JSON on stdin, carries it
+// out with tools/probe from inside the cluster, and writes the probe.Report as JSON
+// on stdout. The sandbox runs the same probe.Run in-process.
 //
-//	redisprobe latency  -addr A -prefix P -rate R -duration D [-conns N]   SC-001 sample (open loop)
-//	redisprobe load     -addr A -prefix P -mode open|closed ...            SC-006 (tools/loadgen)
-//	redisprobe commands -addr A -prefix P [-ttl D]                         FR-014 round trips
-//	redisprobe cleanup  -addr A -prefix P [-verify A2,A3]                  delete + SCAN proof
-//	redisprobe dial     -addr IP:PORT [-timeout D]                         FR-005/SC-004 TCP connect
+//	echo '{"kind":"commands","addr":"redis-shared-master.redis.svc.cluster.local:6379","prefix":"conformance:x:","ttl":600000000000}' | redisprobe
 //
-// The password comes from $REDISPROBE_PASSWORD, never from a flag, and is never
-// printed. $REDISPROBE_RESOLVE (NAME=IP:PORT,...) is a test hook only. Exit codes:
-// 0 done (a dial's refusal is a result, not a failure), 1 the measurement could not
-// be carried out or left keys behind, 2 bad flags.
+// The password comes from $REDISPROBE_PASSWORD, never from the request or a flag,
+// and is never printed. $REDISPROBE_RESOLVE (NAME=IP:PORT,...) is a test hook only.
+// Exit codes (tools/exitcode): 0 done (a refusal or a lost write is a result, not a
+// failure), 1 the measurement could not be carried out or left keys behind, 2 bad
+// request.
 package main
 
 import (
@@ -27,7 +25,7 @@ func main() {
 	// Failures go into the JSON; go-redis' own log lines would only mix with it.
 	redis.SetLogger(discardLogger{})
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], streams{out: os.Stdout, errOut: os.Stderr}, os.Getenv)
+	code := run(ctx, os.Args[1:], streams{in: os.Stdin, out: os.Stdout, errOut: os.Stderr}, os.Getenv)
 	stop()
 	os.Exit(code)
 }
