@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
@@ -43,7 +45,18 @@ func runProgress(_ context.Context, args []string, streams IOStreams) int {
 	if err != nil {
 		return fail(streams, ExitBadInput, "progress: %v", err)
 	}
-	counts, runErr := report.NewProgress(all, *evidencePath).Run(streams.In, f, streams.Out)
+	progress := report.NewProgress(all, *evidencePath)
+	// The key figure of a check is its requirement's judged one; without the catalog
+	// the lines just show another figure.
+	if cat, err := catalog.Load(); err == nil {
+		progress.Judged = map[string]string{}
+		for _, id := range cat.IDs() {
+			if req, ok := cat.Get(id); ok && req.Threshold != nil {
+				progress.Judged[id] = strings.ReplaceAll(req.Threshold.Name, "_", " ")
+			}
+		}
+	}
+	counts, runErr := progress.Run(streams.In, f, streams.Out)
 	if err := f.Close(); err != nil && runErr == nil {
 		runErr = fmt.Errorf("progress: close %s: %w", *out, err)
 	}

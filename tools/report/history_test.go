@@ -131,5 +131,17 @@ func TestProgressKeyFigureIsTheJudgedOneNotTheBaseline(t *testing.T) {
 	require.NoError(t, rec.Close())
 	p := NewProgress(nil, evPath)
 
-	assert.Equal(t, ": sustained p95 = 19.60 ms", p.keyFigure("TestThroughput/sustained"))
+	assert.Equal(t, ": sustained p95 = 19.60 ms", p.keyFigure("TestThroughput/sustained", []string{"SC-006"}))
+}
+
+func TestProgressKeyFigureIsNamedAfterTheThreshold(t *testing.T) {
+	evPath := filepath.Join(t.TempDir(), "evidence.jsonl")
+	rec, err := evidence.OpenFile(evPath)
+	require.NoError(t, err)
+	require.NoError(t, rec.Figures("TestDurability/kill/ledger", evidence.Figure{Name: "keys evicted during the check", Value: 0, Unit: "count"}, evidence.Figure{Name: "lost acknowledged writes", Value: 0, Unit: "count"}))
+	require.NoError(t, rec.Close())
+	p := NewProgress(nil, evPath)
+	p.Judged = map[string]string{"SC-007": "lost acknowledged writes"}
+
+	assert.Equal(t, ": lost acknowledged writes = 0 count", p.keyFigure("TestDurability/kill", []string{"FR-007", "SC-007"}))
 }

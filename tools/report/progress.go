@@ -24,6 +24,9 @@ type Progress struct {
 	EvidencePath string
 	// Now is the clock (tests pass a fixed one).
 	Now func() time.Time
+	// Judged maps a requirement id to the words of its catalog threshold's name
+	// ("lost acknowledged writes"): the figure named so is the check's key figure.
+	Judged map[string]string
 }
 
 // NewProgress indexes the suite checks by their go test names.
@@ -111,12 +114,12 @@ func (p *Progress) show(line string, start time.Time, console io.Writer, counts 
 	default:
 		return
 	}
-	fmt.Fprintf(console, "[%6s] %-4s %-16s %s%s (%.1f s)\n", since, mark, strings.Join(c.Requirements, ","), c.Name, p.keyFigure(ev.Test), ev.Elapsed)
+	fmt.Fprintf(console, "[%6s] %-4s %-16s %s%s (%.1f s)\n", since, mark, strings.Join(c.Requirements, ","), c.Name, p.keyFigure(ev.Test, c.Requirements), ev.Elapsed)
 }
 
 // keyFigure is the check's headline figure from the evidence so far: a p95 when it
-// recorded one, else its first figure.
-func (p *Progress) keyFigure(test string) string {
+// recorded one, else the figure named after a requirement's threshold, else its first.
+func (p *Progress) keyFigure(test string, requirements []string) string {
 	if p.EvidencePath == "" {
 		return ""
 	}
@@ -146,14 +149,21 @@ func (p *Progress) keyFigure(test string) string {
 	if len(judged) > 0 {
 		figs = judged
 	}
-	best := figs[0]
 	for _, f := range figs {
 		if strings.Contains(f.Name, "p95") {
-			best = f
-			break
+			return ": " + f.String()
 		}
 	}
-	return ": " + best.String()
+	for _, id := range requirements {
+		if words := p.Judged[id]; words != "" {
+			for _, f := range figs {
+				if strings.HasPrefix(f.Name, words) {
+					return ": " + f.String()
+				}
+			}
+		}
+	}
+	return ": " + figs[0].String()
 }
 
 func shortPackage(pkg string) string {
