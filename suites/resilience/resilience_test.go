@@ -432,9 +432,9 @@ func ledgerValue(key string) string {
 // evictedKeys reads INFO stats evicted_keys (a restart resets it to 0).
 func evictedKeys(ctx context.Context, t *testing.T, c *redis.Client) int {
 	t.Helper()
-	info, err := c.Info(ctx, "stats").Result()
-	require.NoError(t, err, "INFO stats")
-	n, err := strconv.Atoi(target.InfoField(info, "evicted_keys"))
+	info := c.InfoMap(ctx, "stats")
+	require.NoError(t, info.Err(), "INFO stats")
+	n, err := strconv.Atoi(info.Item("Stats", "evicted_keys"))
 	require.NoError(t, err, "evicted_keys")
 	return n
 }

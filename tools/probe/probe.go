@@ -32,9 +32,6 @@ const (
 	ResolveEnv = "REDISPROBE_RESOLVE"
 )
 
-// DefaultAddr is the spec's in-cluster name of the master Service.
-const DefaultAddr = "redis-shared-master.redis.svc.cluster.local:6379"
-
 // Exit codes, as loadgen's.
 const (
 	ExitOK      = exitcode.OK

@@ -114,10 +114,10 @@ func (s *Sandbox) Endpoints(context.Context) (Endpoints, error) {
 		}
 	}
 	// The sandbox serves each Service name on its addresses; prefer them when present.
-	if addrs := st.Services["redis-shared-master.redis.svc.cluster.local"]; len(addrs) > 0 {
+	if addrs := st.Services[MasterDNSName()]; len(addrs) > 0 {
 		ep.Master = addrs[0]
 	}
-	if addrs := st.Services["redis-shared-replicas.redis.svc.cluster.local"]; len(addrs) > 0 {
+	if addrs := st.Services[KubeReplicasService+"."+KubeNamespace+".svc."+KubeClusterDomain]; len(addrs) > 0 {
 		ep.Replicas = addrs[0]
 	}
 	if st.LoadBalancer != nil {
@@ -273,22 +273,12 @@ func (s *Sandbox) Facts(ctx context.Context) (Facts, error) {
 	defer client.Close()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	info, err := client.Info(ctx, "server").Result()
-	if err != nil {
+	info := client.InfoMap(ctx, "server")
+	if err := info.Err(); err != nil {
 		return facts, fmt.Errorf("INFO server on the master: %w", err)
 	}
-	facts.RedisVersion = InfoField(info, "redis_version")
+	facts.RedisVersion = info.Item("Server", "redis_version")
 	return facts, nil
-}
-
-// InfoField returns one key of an INFO reply, "" when absent.
-func InfoField(info, key string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), key+":"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // Leaks reports whether data holds the password.

@@ -105,11 +105,11 @@ func (c Credentials) String() string {
 	case Valid:
 		return "valid password"
 	case NoPassword:
-		return "no password"
+		return probe.KindNoPassword
 	case WrongPassword:
-		return "wrong password"
+		return probe.KindWrongPassword
 	case UnknownUser:
-		return "unknown user"
+		return probe.KindUnknownUser
 	default:
 		return fmt.Sprintf("credentials(%d)", int(c))
 	}

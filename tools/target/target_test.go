@@ -144,10 +144,3 @@ func TestPrometheusClientReadsTheHTTPAPI(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "firing", alerts[0].State)
 }
-
-func TestInfoField(t *testing.T) {
-	info := "# Replication\r\nrole:master\r\nconnected_slaves:1\r\n"
-	assert.Equal(t, "master", InfoField(info, "role"))
-	assert.Equal(t, "1", InfoField(info, "connected_slaves"))
-	assert.Equal(t, "", InfoField(info, "master_link_status"))
-}

@@ -138,6 +138,10 @@ func TestDialReportsOpenAndRefused(t *testing.T) {
 	}
 }
 
+// masterAddr is the spec's in-cluster name of the master Service, which the resolve
+// hook sends to the loopback server.
+const masterAddr = "redis-shared-master.redis.svc.cluster.local:6379"
+
 // TestAgainstRealRedis runs the Redis requests against a real redis-server on
 // loopback, named with the spec's DNS name through the resolve test hook.
 func TestAgainstRealRedis(t *testing.T) {
@@ -153,7 +157,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	}
 	prefix := "conformance:probetest:"
 
-	code, rep, text := request(t, vars, probe.Request{Kind: probe.KindCommands, Addr: probe.DefaultAddr, Prefix: prefix + "fr014:", TTL: time.Minute})
+	code, rep, text := request(t, vars, probe.Request{Kind: probe.KindCommands, Addr: masterAddr, Prefix: prefix + "fr014:", TTL: time.Minute})
 	require.Equal(t, probe.ExitOK, code, text)
 	require.NotNil(t, rep.Commands)
 	assert.Equal(t, 5, rep.Commands.Passed(), "round trips: %+v", rep.Commands.Structures)
@@ -161,7 +165,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	assert.Equal(t, 5, rep.Commands.Cleanup.Deleted)
 	assert.Zero(t, rep.Commands.Cleanup.Left())
 
-	latency := probe.Request{Kind: probe.KindLatency, Addr: probe.DefaultAddr, Prefix: prefix + "sc001:", TTL: time.Minute,
+	latency := probe.Request{Kind: probe.KindLatency, Addr: masterAddr, Prefix: prefix + "sc001:", TTL: time.Minute,
 		Load: &probe.LoadRequest{Mode: loadgen.OpenLoop, Rate: 200, Duration: time.Second, Connections: 4, SetRatio: 0.5, KeepKeys: true}}
 	code, rep, text = request(t, vars, latency)
 	require.Equal(t, probe.ExitOK, code, text)
@@ -171,15 +175,15 @@ func TestAgainstRealRedis(t *testing.T) {
 	assert.Positive(t, rep.Load.Result.Latency.P95)
 	assert.Nil(t, rep.Load.Cleanup)
 
-	code, rep, text = request(t, vars, probe.Request{Kind: probe.KindCleanup, Addr: probe.DefaultAddr, Prefix: prefix, Addrs: []string{srv.Addr}})
+	code, rep, text = request(t, vars, probe.Request{Kind: probe.KindCleanup, Addr: masterAddr, Prefix: prefix, Addrs: []string{srv.Addr}})
 	require.Equal(t, probe.ExitOK, code, text)
 	require.NotNil(t, rep.Cleanup)
 	assert.Positive(t, rep.Cleanup.Deleted)
-	assert.Equal(t, map[string]int{probe.DefaultAddr: 0, srv.Addr: 0}, rep.Cleanup.Remaining)
+	assert.Equal(t, map[string]int{masterAddr: 0, srv.Addr: 0}, rep.Cleanup.Remaining)
 
 	// A wrong password is a failed measurement, and the real one is never printed.
 	bad := map[string]string{probe.PasswordEnv: "not-" + srv.Password, probe.ResolveEnv: vars[probe.ResolveEnv]}
-	load := probe.Request{Kind: probe.KindLoad, Addr: probe.DefaultAddr, Prefix: prefix + "bad:", TTL: time.Minute,
+	load := probe.Request{Kind: probe.KindLoad, Addr: masterAddr, Prefix: prefix + "bad:", TTL: time.Minute,
 		Load: &probe.LoadRequest{Mode: loadgen.ClosedLoop, Duration: 300 * time.Millisecond, Connections: 2, SetRatio: 0.5}}
 	code, rep, text = request(t, bad, load)
 	assert.Equal(t, probe.ExitFailed, code)
