@@ -228,7 +228,7 @@ func assessUnauthorized(from target.Vantage, where string, addrsOf func(context.
 			}
 			assert.GreaterOrEqual(t, tally.Attempts, perKind, "%s attempts", label)
 		}
-		assert.Len(t, rep.Tallies, len(addrs)*len(probe.AuthKinds()), "kinds tried on each address")
+		assert.Len(t, rep.Tallies, len(addrs)*len(probe.AttemptKinds()), "kinds tried on each address")
 		total, rejected := rep.Totals()
 		r.Figures(t,
 			evidence.Figure{Name: "unauthorized attempts" + where, Value: float64(total), Unit: "count"},

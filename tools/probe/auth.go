@@ -15,13 +15,15 @@ import (
 
 // Unauthorized attempt kinds (SC-008).
 const (
-	KindNoPassword    = "no password"
-	KindWrongPassword = "wrong password"
-	KindUnknownUser   = "unknown user"
+	AttemptNoPassword    = "no password"
+	AttemptWrongPassword = "wrong password"
+	AttemptUnknownUser   = "unknown user"
 )
 
-// AuthKinds lists every kind in report order.
-func AuthKinds() []string { return []string{KindNoPassword, KindWrongPassword, KindUnknownUser} }
+// AttemptKinds lists every kind of unauthorized attempt in report order.
+func AttemptKinds() []string {
+	return []string{AttemptNoPassword, AttemptWrongPassword, AttemptUnknownUser}
+}
 
 // AuthTally is the outcome of the attempts of one kind on one address.
 type AuthTally struct {
@@ -104,7 +106,7 @@ func Auth(ctx context.Context, ep loadgen.Endpoint, addrs []string, n int, ioTim
 			control.Error = Redact(err.Error(), ep.Password)
 		}
 		rep.Controls = append(rep.Controls, control)
-		for _, kind := range AuthKinds() {
+		for _, kind := range AttemptKinds() {
 			tally := attempts(ctx, ep.DialContext, addr, kind, n, bogus, ioTimeout)
 			tally.Error = Redact(tally.Error, ep.Password)
 			rep.Tallies = append(rep.Tallies, tally)
@@ -117,9 +119,9 @@ func attempts(ctx context.Context, dial DialFunc, addr, kind string, n int, bogu
 	tally := AuthTally{Addr: addr, Kind: kind, Replies: map[string]int{}}
 	var cmds [][]string
 	switch kind {
-	case KindWrongPassword:
+	case AttemptWrongPassword:
 		cmds = append(cmds, []string{"AUTH", bogus})
-	case KindUnknownUser:
+	case AttemptUnknownUser:
 		cmds = append(cmds, []string{"AUTH", "nobody-" + bogus[len("wrong-"):], bogus})
 	}
 	cmds = append(cmds, []string{"PING"})

@@ -315,7 +315,7 @@ func (r Request) Budget() time.Duration {
 	case KindAuth:
 		// A fresh connection per attempt answers in well under a millisecond; allow
 		// 10 ms each.
-		return time.Duration(r.Count*len(r.Addrs)*len(AuthKinds()))*10*time.Millisecond + time.Minute
+		return time.Duration(r.Count*len(r.Addrs)*len(AttemptKinds()))*10*time.Millisecond + time.Minute
 	case KindReplication:
 		if r.Replication != nil {
 			return time.Duration(r.Count*len(r.Addrs))*r.Replication.Wait + cleanupTimeout

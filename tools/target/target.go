@@ -105,11 +105,11 @@ func (c Credentials) String() string {
 	case Valid:
 		return "valid password"
 	case NoPassword:
-		return probe.KindNoPassword
+		return probe.AttemptNoPassword
 	case WrongPassword:
-		return probe.KindWrongPassword
+		return probe.AttemptWrongPassword
 	case UnknownUser:
-		return probe.KindUnknownUser
+		return probe.AttemptUnknownUser
 	default:
 		return fmt.Sprintf("credentials(%d)", int(c))
 	}
