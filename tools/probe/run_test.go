@@ -186,3 +186,31 @@ func TestCallSendsOneCommandOnAFreshConnection(t *testing.T) {
 	assert.True(t, reply.IsError())
 	assert.Equal(t, "NOAUTH", reply.FirstWord())
 }
+
+// FuzzRequestValidate: whatever arrives on the binary's stdin decodes and validates
+// without a panic, and a request Validate accepts survives JSON unchanged. Nothing is
+// run: a fuzzed request must never dial anywhere.
+func FuzzRequestValidate(f *testing.F) {
+	for _, seed := range []string{
+		`{"kind":"commands","addr":"m:6379","prefix":"conformance:x:","ttl":1000000000}`,
+		`{"kind":"auth","addrs":["m:6379","r:6379"],"count":5,"timeout":1000000000}`,
+		`{"kind":"latency","addr":"m:6379","prefix":"conformance:x:","ttl":1,"load":{"mode":"open","rate":10,"duration":1000000000,"connections":1,"set_ratio":0.5}}`,
+		`{"kind":"outage","outage":{"ReadAddr":"r:1","Duration":-1}}`,
+		`{"kind":"prom","timeout":1,"prom":{"url":"http://p:9090","path":"/api/v1/../x"}}`,
+		`{"kind":""}`, `[]`, `null`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var req Request
+		if json.Unmarshal(raw, &req) != nil || req.Validate() != nil {
+			return
+		}
+		again, err := json.Marshal(req)
+		require.NoError(t, err)
+		var back Request
+		require.NoError(t, json.Unmarshal(again, &back))
+		require.NoError(t, back.Validate())
+		assert.Positive(t, back.Budget())
+	})
+}
