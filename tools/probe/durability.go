@@ -22,19 +22,20 @@ import (
 
 // DurabilityConfig shapes `redisprobe durability`.
 type DurabilityConfig struct {
-	// Prefix starts every key written.
-	Prefix string
+	// Prefix starts every key written (the request's prefix).
+	Prefix string `json:"-"`
 	// Duration is how long the writers write; a master that is down then ends it.
-	Duration time.Duration
-	// TTL is on every key (SET PX).
-	TTL time.Duration
+	Duration time.Duration `json:"duration"`
+	// TTL is on every key (SET PX; the request's ttl).
+	TTL time.Duration `json:"-"`
 	// Writers is the number of connections writing, each pipelining Pipeline SETs
 	// every Every.
-	Writers, Pipeline int
-	Every             time.Duration
+	Writers  int           `json:"writers"`
+	Pipeline int           `json:"pipeline"`
+	Every    time.Duration `json:"every"`
 	// Recover bounds each wait for the master to answer again (PING, which a server
 	// still loading its AOF refuses).
-	Recover time.Duration
+	Recover time.Duration `json:"recover"`
 }
 
 // DurabilityReport is the answer of `redisprobe durability`.
@@ -59,15 +60,19 @@ type DurabilityReport struct {
 
 // OutageConfig shapes `redisprobe outage`.
 type OutageConfig struct {
-	Prefix string
+	// Prefix and TTL are the request's.
+	Prefix string        `json:"-"`
+	TTL    time.Duration `json:"-"`
 	// ReadAddr is where the reader reads (the replicas Service).
-	ReadAddr string
+	ReadAddr string `json:"read_addr"`
 	// Duration is the minimum run; an outage going on then is followed until writes
 	// come back or Recover has passed since the first failed write.
-	Duration, Every, TTL, Recover time.Duration
+	Duration time.Duration `json:"duration"`
+	Every    time.Duration `json:"every"`
+	Recover  time.Duration `json:"recover"`
 	// SeedWithin bounds the wait for the seed key to reach ReadAddr before the run
 	// (a replica still in its initial sync has not got it); default 5 s.
-	SeedWithin time.Duration
+	SeedWithin time.Duration `json:"seed_within"`
 }
 
 // OutageReport is the answer of `redisprobe outage`.

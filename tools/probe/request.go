@@ -165,6 +165,13 @@ func (r Request) Validate() error {
 			}
 		}
 	}
+	// needKeys: a measurement that writes keys needs where, under which prefix and
+	// with which TTL.
+	needKeys := func() {
+		needAddr()
+		needPrefix()
+		needTTL()
+	}
 	needTimeout := func() {
 		if r.Timeout <= 0 || r.Timeout > time.Minute {
 			add("timeout %s: want > 0 and <= 1m", r.Timeout)
@@ -172,9 +179,7 @@ func (r Request) Validate() error {
 	}
 	switch r.Kind {
 	case KindLatency, KindLoad:
-		needAddr()
-		needPrefix()
-		needTTL()
+		needKeys()
 		if r.Load == nil {
 			add("load: missing")
 			break
@@ -195,9 +200,7 @@ func (r Request) Validate() error {
 			add("a latency sample is open loop at a fixed rate > 0")
 		}
 	case KindCommands:
-		needAddr()
-		needPrefix()
-		needTTL()
+		needKeys()
 	case KindCleanup:
 		needAddr()
 		needPrefix()
@@ -216,9 +219,7 @@ func (r Request) Validate() error {
 			add("count %d: want 1..%d attempts per kind", r.Count, maxAttempts)
 		}
 	case KindReplication:
-		needAddr()
-		needPrefix()
-		needTTL()
+		needKeys()
 		needAddrs("the replicas")
 		if r.Count <= 0 || r.Count > maxWrites {
 			add("count %d: want 1..%d writes per replica", r.Count, maxWrites)
@@ -227,9 +228,7 @@ func (r Request) Validate() error {
 			add("replication.wait: want > 0 and <= 1m")
 		}
 	case KindDurability:
-		needAddr()
-		needPrefix()
-		needTTL()
+		needKeys()
 		if r.Durability == nil {
 			add("durability: missing")
 			break
@@ -243,9 +242,7 @@ func (r Request) Validate() error {
 			add("durability.pipeline %d: want 1..1000", d.Pipeline)
 		}
 	case KindOutage:
-		needAddr()
-		needPrefix()
-		needTTL()
+		needKeys()
 		if r.Outage == nil {
 			add("outage: missing")
 			break

@@ -195,7 +195,7 @@ func FuzzRequestValidate(f *testing.F) {
 		`{"kind":"commands","addr":"m:6379","prefix":"conformance:x:","ttl":1000000000}`,
 		`{"kind":"auth","addrs":["m:6379","r:6379"],"count":5,"timeout":1000000000}`,
 		`{"kind":"latency","addr":"m:6379","prefix":"conformance:x:","ttl":1,"load":{"mode":"open","rate":10,"duration":1000000000,"connections":1,"set_ratio":0.5}}`,
-		`{"kind":"outage","outage":{"ReadAddr":"r:1","Duration":-1}}`,
+		`{"kind":"outage","outage":{"read_addr":"r:1","duration":-1}}`,
 		`{"kind":"prom","timeout":1,"prom":{"url":"http://p:9090","path":"/api/v1/../x"}}`,
 		`{"kind":""}`, `[]`, `null`,
 	} {
