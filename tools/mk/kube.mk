@@ -15,6 +15,8 @@
 #       report that the right requirement fails each time. It also runs suites/resilience
 #       --target kube --disruptive (pod deletions; SC-002/SC-007 with the loopback data
 #       path wired to the master pod by a stand-in kubelet: tools/kubeenv/resilience_test.go).
+#       And FR-003/FR-017 from probe pods in beersystem and a namespace it creates,
+#       without the client label, by the DNS names (tools/kubeenv/namespaces_test.go).
 #
 # Each tool is pinned by its own wrapper module under tools/kubeenv/build/<name>
 # (go.mod + go.sum), nested so the main go.mod never requires k8s.io/kubernetes.
@@ -55,7 +57,7 @@ $(BIN)/metallb-controller: | $(KUBE_BUILD)/metallb/go.mod
 
 # The inventory suite against the local control plane, then three breakages.
 test-kube: $(KUBE_TOOLS) chart
-	nice -n 10 $(GO) test -count=1 -p 1 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
+	nice -n 10 $(GO) test -count=1 -p 1 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane|TestNamespacesOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
 
 # terratest: tofu apply and destroy of tofu/examples/kind (the pinned chart from its
 # bin/chart folder) against the local control plane, checked through the kube target. Needs TOFU_PROVIDER_MIRROR (see

@@ -1,9 +1,7 @@
 package target
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +9,6 @@ import (
 	"os"
 	"path"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -24,7 +21,6 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
-	utilexec "k8s.io/client-go/util/exec"
 
 	"github.com/redis-shared/conformance/tools/probe"
 )
@@ -267,28 +263,7 @@ func (k *Kube) createProbePod(ctx context.Context) (*corev1.Pod, error) {
 
 // waitProbeRunning waits until the probe pod runs with its container ready.
 func (k *Kube) waitProbeRunning(ctx context.Context, name string) (*corev1.Pod, error) {
-	pods := k.cs.CoreV1().Pods(KubeNamespace)
-	state := "not seen yet"
-	for {
-		p, err := pods.Get(ctx, name, metav1.GetOptions{})
-		switch {
-		case err != nil && !apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("kube target: read probe pod %s: %w", name, err)
-		case err == nil:
-			state = "phase " + string(p.Status.Phase)
-			if p.Status.Phase == corev1.PodFailed || p.Status.Phase == corev1.PodSucceeded {
-				return nil, fmt.Errorf("kube target: probe pod %s ended (%s: %s)", name, p.Status.Phase, p.Status.Reason)
-			}
-			if p.Status.Phase == corev1.PodRunning && podFact(*p).Ready {
-				return p, nil
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("kube target: probe pod %s did not run within %s (%s): %w", name, probeStartTimeout, state, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
+	return k.waitPodRunning(ctx, KubeNamespace, name)
 }
 
 // uploadScript reads exactly size bytes from stdin into dest, checks the size and
@@ -302,54 +277,20 @@ func uploadScript(dest string, size int64) string {
 
 // uploadProbe streams the static binary into the pod over exec stdin.
 func (k *Kube) uploadProbe(ctx context.Context, pod string) error {
-	f, err := os.Open(k.opts.ProbeBinary)
-	if err != nil {
-		return fmt.Errorf("kube target: probe binary: %w", err)
-	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("kube target: probe binary: %w", err)
-	}
-	dest := k.probePath()
-	script := uploadScript(dest, info.Size())
-	var stderr bytes.Buffer
-	if err := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, []string{"sh", "-c", script}, f, io.Discard, &stderr); err != nil {
-		return fmt.Errorf("kube target: stream %s into probe pod %s: %w (stderr: %s)", k.opts.ProbeBinary, pod, err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return k.uploadInto(ctx, k.probe.exec, KubeNamespace, pod)
 }
 
 // runProbe execs the probe with the request as JSON on stdin, bounded by the
 // request's budget, and decodes the Report from stdout. Exit 1 still carries a report
 // (returned with the error); exit 2 means the kube target built a bad request.
 func (k *Kube) runProbe(ctx context.Context, req probe.Request) (probe.Report, error) {
-	rep := probe.Report{Kind: req.Kind}
 	pod, err := k.ensureProbe(ctx)
 	if err != nil {
-		return rep, err
+		return probe.Report{Kind: req.Kind}, err
 	}
-	raw, err := json.Marshal(req)
-	if err != nil {
-		return rep, fmt.Errorf("kube target: encode the %s request: %w", req.Kind, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, req.Budget()+probeExecMargin)
-	defer cancel()
-	var stdout, stderr bytes.Buffer
-	execErr := k.probe.exec.Exec(ctx, KubeNamespace, pod, ProbeContainer, []string{k.probePath()}, bytes.NewReader(append(raw, '\n')), &stdout, &stderr)
-	what := "redisprobe " + string(req.Kind) + " in pod " + pod
-	var exit utilexec.ExitError
-	if execErr != nil && !(errors.As(execErr, &exit) && exit.ExitStatus() == probe.ExitFailed) {
-		return rep, fmt.Errorf("%s: %w (stderr: %s)", what, execErr, strings.TrimSpace(stderr.String()))
-	}
-	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
-		return rep, fmt.Errorf("%s: decode its JSON: %w (stderr: %s)", what, err, strings.TrimSpace(stderr.String()))
-	}
+	rep, err := k.runInPod(ctx, k.probe.exec, KubeNamespace, pod, req)
 	rep.Vantage = "probe pod " + KubeNamespace + "/" + pod
-	if execErr != nil {
-		return rep, fmt.Errorf("%s: %s", what, strings.TrimSpace(stderr.String()))
-	}
-	return rep, nil
+	return rep, err
 }
 
 // Probe runs a measurement from a vantage point: from Cluster in the probe pod (the

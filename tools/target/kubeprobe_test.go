@@ -324,7 +324,7 @@ func TestProbePodThatEndsIsAnErrorRememberedByLaterCalls(t *testing.T) {
 	exec := &fakeExecer{}
 	k, _ := probeKube(t, cs, exec)
 	_, err := k.Probe(context.Background(), Cluster, probe.Request{Kind: probe.KindCommands, Addr: "m:6379", Prefix: "conformance:r:x:", TTL: time.Minute})
-	require.ErrorContains(t, err, "probe pod redisprobe-x1 ended (Failed: DeadlineExceeded)")
+	require.ErrorContains(t, err, "probe pod redis/redisprobe-x1 ended (Failed: DeadlineExceeded)")
 	_, err = k.Probe(context.Background(), Cluster, probe.Request{Kind: probe.KindCleanup, Addr: "m:6379", Prefix: "conformance:r:x:"})
 	require.ErrorContains(t, err, "ended", "the same cause, not a second pod")
 	assert.Empty(t, exec.calls, "nothing is exec'd into a pod that is not running")
