@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -18,6 +19,7 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -25,6 +27,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/kubeconn"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // The deployment as the kube target looks for it (FR-001, FR-017a, tofu/).
@@ -46,6 +49,10 @@ const (
 
 // kubeCallTimeout bounds each API call.
 const kubeCallTimeout = 20 * time.Second
+
+// podBackTimeout bounds the wait for a deleted pod's replacement and the deployment's
+// health after it.
+const podBackTimeout = 2 * time.Minute
 
 // ErrKubeDataPlane is what the kube target answers for a data-plane client from a
 // vantage point it does not know.
@@ -537,6 +544,18 @@ func (k *Kube) pvcs(ctx context.Context, ns string) ([]PVCFact, error) {
 	return out, nil
 }
 
+// monitorSpec is the part of a ServiceMonitor or PrometheusRule
+// (monitoring.coreos.com/v1) the inventory counts; the operator's Go types would pull
+// in its module for two lists.
+type monitorSpec struct {
+	Spec struct {
+		Endpoints []json.RawMessage `json:"endpoints"`
+		Groups    []struct {
+			Rules []json.RawMessage `json:"rules"`
+		} `json:"groups"`
+	} `json:"spec"`
+}
+
 // monitors lists Prometheus operator objects; countField is the spec list counted
 // (a PrometheusRule's groups are summed by their rules).
 func (k *Kube) monitors(ctx context.Context, gvr schema.GroupVersionResource, ns, countField string) ([]MonitorFact, error) {
@@ -550,16 +569,16 @@ func (k *Kube) monitors(ctx context.Context, gvr schema.GroupVersionResource, ns
 	var out []MonitorFact
 	for _, item := range list.Items {
 		f := MonitorFact{Name: item.GetName(), Release: item.GetLabels()["app.kubernetes.io/instance"]}
-		spec, _ := item.Object["spec"].(map[string]any)
-		entries, _ := spec[countField].([]any)
+		var spec monitorSpec
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(item.Object, &spec); err != nil {
+			return nil, fmt.Errorf("decode %s %s/%s: %w", gvr.Resource, ns, item.GetName(), err)
+		}
 		if countField == "groups" {
-			for _, g := range entries {
-				group, _ := g.(map[string]any)
-				rules, _ := group["rules"].([]any)
-				f.Count += len(rules)
+			for _, g := range spec.Spec.Groups {
+				f.Count += len(g.Rules)
 			}
 		} else {
-			f.Count = len(entries)
+			f.Count = len(spec.Spec.Endpoints)
 		}
 		out = append(out, f)
 	}
@@ -753,31 +772,22 @@ func (k *Kube) Kill(ctx context.Context, instance string) (Revert, error) {
 	return func(ctx context.Context) error {
 		// The StatefulSet's status can still say Ready before it saw the deletion:
 		// wait for the new pod (same name, new UID) to be Ready first.
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
+		began := time.Now()
+		replaced := func(ctx context.Context) (bool, error) {
 			p, err := pods.Get(ctx, pod, metav1.GetOptions{})
-			if err == nil && p.UID != old.UID && podFact(*p).Ready {
-				return k.WaitHealthy(ctx, time.Until(deadline))
+			if apierrors.IsNotFound(err) {
+				return false, nil
 			}
-			if err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("wait for %s to come back: %w", pod, err)
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("waited 2m0s for a new Ready pod %s", pod)
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("wait for %s to come back: %w", pod, ctx.Err())
-			case <-time.After(250 * time.Millisecond):
-			}
+			return err == nil && p.UID != old.UID && podFact(*p).Ready, err
 		}
+		if err := waitfor.Until(ctx, "a new Ready pod "+pod, podBackTimeout, 250*time.Millisecond, replaced); err != nil {
+			return err
+		}
+		return k.WaitHealthy(ctx, podBackTimeout-time.Since(began))
 	}, nil
 }
 
-// Hang needs a process signal inside the pod (exec), not built yet.
-func (k *Kube) Hang(context.Context, string) (Revert, error) {
-	return nil, Unsupported("kube target: hang needs exec into the Redis pod to freeze redis-server (SIGSTOP), not built yet; the probe pod cannot signal another pod's process")
-}
+// Hang is in liveness.go (FR-010 by the liveness probe).
 
 // Stop scales the instance's StatefulSet to 0; Revert scales it back and waits.
 func (k *Kube) Stop(ctx context.Context, instance string) (Revert, error) {
@@ -842,24 +852,16 @@ func (k *Kube) Restarts(ctx context.Context, instance string) (Restart, error) {
 // WaitHealthy waits until both StatefulSets have every replica Ready. Roles and the
 // replication link are not visible to the API (they need a Redis client).
 func (k *Kube) WaitHealthy(ctx context.Context, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		state, err := k.unhealthy(ctx)
-		if err != nil {
-			return err
-		}
-		if state == "" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("waited %s for the deployment: %s", timeout, state)
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("wait for the deployment (%s): %w", state, ctx.Err())
-		case <-time.After(500 * time.Millisecond):
-		}
+	state := "not looked at yet"
+	healthy := func(ctx context.Context) (bool, error) {
+		var err error
+		state, err = k.unhealthy(ctx)
+		return err == nil && state == "", err
 	}
+	if err := waitfor.Until(ctx, "the deployment", timeout, 500*time.Millisecond, healthy); err != nil {
+		return fmt.Errorf("%w (last seen: %s)", err, state)
+	}
+	return nil
 }
 
 func (k *Kube) unhealthy(ctx context.Context) (string, error) {

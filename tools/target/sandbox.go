@@ -25,6 +25,7 @@ import (
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/sandbox"
+	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // Deadlines of every client the target hands out.
@@ -386,31 +387,21 @@ func (s *Sandbox) WaitHealthy(ctx context.Context, timeout time.Duration) error 
 	return err
 }
 
-// poll runs cond every pollEvery until it holds or timeout passes; what names the
-// wait in the error.
+// poll runs cond every pollEvery until it holds or timeout passes (waitfor.Until); an
+// error of cond is retried and the last one named; what names the wait in the error.
 func poll(ctx context.Context, timeout time.Duration, what string, cond func() (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
 	var lastErr error
-	for {
+	err := waitfor.Until(ctx, what, timeout, pollEvery, func(context.Context) (bool, error) {
 		ok, err := cond()
-		if ok {
-			return nil
-		}
 		if err != nil {
 			lastErr = err
 		}
-		select {
-		case <-ctx.Done():
-			if lastErr != nil {
-				return fmt.Errorf("waited %s for %s: %w (last error: %v)", timeout, what, ctx.Err(), lastErr)
-			}
-			return fmt.Errorf("waited %s for %s: %w", timeout, what, ctx.Err())
-		case <-tick.C:
-		}
+		return ok, nil
+	})
+	if err != nil && lastErr != nil {
+		return fmt.Errorf("%w (last error: %v)", err, lastErr)
 	}
+	return err
 }
 
 // The beersystem side of the sandbox (user story 4): the old dedicated Redis and a pod
