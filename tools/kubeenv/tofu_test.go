@@ -20,6 +20,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
@@ -198,8 +199,8 @@ func standInsForTofu(ctx context.Context, env *Env, root string) error {
 		case "StorageClass":
 			o.SetName(kindStorageClass)
 		case "PersistentVolume":
-			if err := setNested(o.Object, kindStorageClass, "spec", "storageClassName"); err != nil {
-				return err
+			if err := unstructured.SetNestedField(o.Object, kindStorageClass, "spec", "storageClassName"); err != nil {
+				return fmt.Errorf("storage stand-in: PersistentVolume %s: %w", o.GetName(), err)
 			}
 		}
 	}
@@ -219,18 +220,6 @@ func standInsForTofu(ctx context.Context, env *Env, root string) error {
 
 // kindStorageClass is the StorageClass helm-values/kind.yaml asks for.
 const kindStorageClass = "standard"
-
-func setNested(obj map[string]any, value string, path ...string) error {
-	for _, key := range path[:len(path)-1] {
-		next, ok := obj[key].(map[string]any)
-		if !ok {
-			return fmt.Errorf("no %s in object", strings.Join(path, "."))
-		}
-		obj = next
-	}
-	obj[path[len(path)-1]] = value
-	return nil
-}
 
 // helmRelease returns the status of the latest stored revision of the release ("" when
 // there is none). Helm 3 keeps each revision in a Secret labelled owner=helm.
