@@ -98,7 +98,9 @@ const (
 	DialOpen    = "open"
 	DialRefused = "refused"
 	DialTimeout = "timeout"
-	DialError   = "error"
+	// DialUnreachable: no route to the address (ENETUNREACH, EHOSTUNREACH).
+	DialUnreachable = "unreachable"
+	DialError       = "error"
 )
 
 // DialReport is the answer of `redisprobe dial`.
@@ -165,6 +167,8 @@ func DialOnce(ctx context.Context, dial DialFunc, addr string, timeout time.Dura
 		rep.Outcome = DialOpen
 	case isRefused(err):
 		rep.Outcome, rep.Error = DialRefused, err.Error()
+	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+		rep.Outcome, rep.Error = DialUnreachable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
 		rep.Outcome, rep.Error = DialTimeout, err.Error()
 	default:
