@@ -329,6 +329,7 @@ func parseBench(args []string) (benchOptions, error) {
 	fs.IntVar(&o.ValueSize, "value-size", o.ValueSize, "value bytes, as redis-benchmark -d")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds; figures are medians")
 	fs.IntVar(&o.RedisBenchmarkThreads, "rb-threads", o.RedisBenchmarkThreads, "redis-benchmark --threads (1: single-threaded, as its default)")
+	fs.IntVar(&o.GeneratorProcs, "generator-procs", o.GeneratorProcs, "GOMAXPROCS of the generator in the closed-loop runs (0: as -rb-threads, the same thread budget)")
 	rates := fs.String("rates", joinRates(o.Rates), "open-loop rates in ops/s, comma separated")
 	fs.DurationVar(&o.OpenDuration, "open-duration", o.OpenDuration, "length of each open-loop run")
 	fs.IntVar(&o.OpenConnections, "open-conns", o.OpenConnections, "connections of the open-loop runs")
@@ -369,6 +370,9 @@ func parseBench(args []string) (benchOptions, error) {
 	}
 	if o.OpenDuration <= 0 {
 		errs = append(errs, fmt.Errorf("-open-duration must be > 0, got %s", o.OpenDuration))
+	}
+	if o.GeneratorProcs < 0 {
+		errs = append(errs, fmt.Errorf("-generator-procs must be >= 0, got %d", o.GeneratorProcs))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return b, fmt.Errorf("loadgen bench: %s", oneLine(err))

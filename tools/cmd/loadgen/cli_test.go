@@ -143,6 +143,10 @@ func TestParseBench(t *testing.T) {
 		{name: "unknown client", args: []string{"-clients", "go-redis,hiredis"}, wantErr: `"hiredis"`},
 		{name: "zero rounds", args: []string{"-rounds", "0"}, wantErr: "-rounds must be > 0"},
 		{name: "zero duration", args: []string{"-open-duration", "0s"}, wantErr: "-open-duration"},
+		{name: "negative generator procs", args: []string{"-generator-procs", "-1"}, wantErr: "-generator-procs must be >= 0"},
+		{name: "generator procs", args: []string{"-generator-procs", "2"}, check: func(t *testing.T, b benchOptions) {
+			assert.Equal(t, 2, b.opts.GeneratorProcs)
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
