@@ -42,11 +42,12 @@ RUNS ?= 10
 
 .PHONY: stability
 stability: $(CONFORM) ## run `make conformance` RUNS times (default 10) and print verdict flips and figure spreads
-	@mkdir -p $(OUT)/stability
+	@mkdir -p $(OUT)/stability && rm -f $(OUT)/stability/report-*.json
 	@for i in $$(seq 1 $(RUNS)); do \
 	  echo "stability: run $$i of $(RUNS)"; \
+	  rm -f $(OUT)/report.json; \
 	  $(MAKE) --no-print-directory conformance TARGET=sandbox >$(OUT)/stability/run-$$i.log 2>&1 || true; \
 	  if [ -s $(OUT)/report.json ]; then cp $(OUT)/report.json $(OUT)/stability/report-$$i.json; \
 	  else echo "stability: run $$i wrote no report (see $(OUT)/stability/run-$$i.log)" >&2; fi; \
 	done
-	$(GO) run ./tools/cmd/stability $(OUT)/stability/report-*.json
+	$(GO) run ./tools/cmd/stability $$(for i in $$(seq 1 $(RUNS)); do [ -s $(OUT)/stability/report-$$i.json ] && echo $(OUT)/stability/report-$$i.json; done)
