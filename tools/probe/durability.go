@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,11 +15,12 @@ import (
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
-// The disruptive measurements the kube target runs in the probe pod while it deletes
-// a Redis pod: `durability` (SC-007, FR-007: acknowledged writes survive a master
-// kill) and `outage` (SC-002: replica reads go on, writes come back). The probe does
-// not know when the pod is deleted; it measures from its own start, and the caller
-// kills after a warm-up.
+// The disruptive measurements, run from a vantage point while the caller makes a
+// fault through Target.Kill or Target.Stop: `durability` (SC-007, FR-007:
+// acknowledged writes survive a master kill) and `outage` (SC-002: replica reads go
+// on and writes come back across a master kill; or, with replica_down, SET+GET
+// through the master all succeed while the replica is down). The probe does not know
+// when the fault lands; it measures from its own start.
 
 // DurabilityConfig shapes `redisprobe durability`.
 type DurabilityConfig struct {
@@ -36,13 +38,22 @@ type DurabilityConfig struct {
 	// Recover bounds each wait for the master to answer again (PING, which a server
 	// still loading its AOF refuses).
 	Recover time.Duration `json:"recover"`
+	// ValueSize pads every value to this many bytes (0: unpadded): more bytes per
+	// second make each background fsync last longer, the window in which a lax fsync
+	// policy acknowledges data it has not written.
+	ValueSize int `json:"value_size"`
+	// KeysPerWriter is how many keys each writer cycles over, so memory stays bounded
+	// however fast it writes; an overwrite lost after its ack is a loss too. 0: a new
+	// key for every write.
+	KeysPerWriter int `json:"keys_per_writer"`
 }
 
 // DurabilityReport is the answer of `redisprobe durability`.
 type DurabilityReport struct {
 	Addr string `json:"addr"`
-	// Acknowledged counts SETs answered OK; each wrote a key of its own.
+	// Acknowledged counts SETs answered OK; Keys the distinct keys among them.
 	Acknowledged int `json:"acknowledged"`
+	Keys         int `json:"keys"`
 	// FailedWrites counts SETs without an OK (the server may or may not have applied
 	// them: they are not checked).
 	FailedWrites int `json:"failed_writes"`
@@ -51,6 +62,11 @@ type DurabilityReport struct {
 	// Lost counts acknowledged keys that do not read back with their value.
 	Lost       int      `json:"lost"`
 	LostSample []string `json:"lost_sample,omitempty"`
+	// EvictedKeys counts keys the master evicted during the run (INFO stats
+	// evicted_keys, sampled while writing and after the read-back, per run_id since a
+	// restart resets it): an evicted key reads back missing, like a lost one, so a run
+	// with an eviction proves nothing.
+	EvictedKeys int `json:"evicted_keys"`
 	// AOFEnabled is INFO persistence aof_enabled of the master after the restart
 	// (the appendfsync policy needs CONFIG GET, which the chart may disable).
 	AOFEnabled string   `json:"aof_enabled"`
@@ -73,6 +89,10 @@ type OutageConfig struct {
 	// SeedWithin bounds the wait for the seed key to reach ReadAddr before the run
 	// (a replica still in its initial sync has not got it); default 5 s.
 	SeedWithin time.Duration `json:"seed_within"`
+	// ReplicaDown is the run while the replica is held down: no seed key, each write
+	// is a SET then a GET of its key on the master (a wrong value fails it), a read
+	// at ReadAddr only counts whether it answered, and the run lasts Duration.
+	ReplicaDown bool `json:"replica_down"`
 }
 
 // OutageReport is the answer of `redisprobe outage`.
@@ -99,10 +119,11 @@ type OutageReport struct {
 // defaultSeedWithin bounds the wait for the seed key to reach the replica.
 const defaultSeedWithin = 5 * time.Second
 
-// Durability writes unique keys under cfg.Prefix for cfg.Duration, keeps every key
-// whose SET was acknowledged, waits (bounded) for the master to answer, reads them
-// all back and counts the lost ones; then deletes the prefix. A master that does not
-// come back within cfg.Recover is an error, reported with what was measured.
+// Durability has cfg.Writers writers pipeline SETs under cfg.Prefix for
+// cfg.Duration, each cycling over its own keys, keeps the last acknowledged value of
+// every key, waits (bounded) for the master to answer, reads them all back and counts
+// the lost ones; then deletes the prefix. A master that does not come back within
+// cfg.Recover is an error, reported with what was measured.
 func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) (rep DurabilityReport, err error) {
 	rep.Addr = ep.Addr
 	var (
@@ -112,7 +133,9 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 		reconns  int
 		firstErr error
 		wg       sync.WaitGroup
+		evicted  evictions
 	)
+	stopSampling := evicted.sample(ctx, ep)
 	end := time.Now().Add(cfg.Duration)
 	for w := range cfg.Writers {
 		wg.Go(func() {
@@ -121,11 +144,17 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 			tick := time.NewTicker(cfg.Every)
 			defer tick.Stop()
 			for seq := 0; time.Now().Before(end) && ctx.Err() == nil; seq++ {
-				keys := make([]string, cfg.Pipeline)
+				// The ledger keeps "key@seq"; the server gets it padded to ValueSize.
+				keys, values := make([]string, cfg.Pipeline), make([]string, cfg.Pipeline)
 				cmds, _ := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 					for i := range keys {
-						keys[i] = cfg.Prefix + "d:" + strconv.Itoa(w) + ":" + strconv.Itoa(seq*cfg.Pipeline+i)
-						p.Set(ctx, keys[i], keys[i], cfg.TTL)
+						n := seq*cfg.Pipeline + i
+						if cfg.KeysPerWriter > 0 {
+							n %= cfg.KeysPerWriter
+						}
+						keys[i] = cfg.Prefix + "d:" + strconv.Itoa(w) + ":" + strconv.Itoa(n)
+						values[i] = keys[i] + "@" + strconv.Itoa(seq)
+						p.Set(ctx, keys[i], padValue(values[i], cfg.ValueSize), cfg.TTL)
 					}
 					return nil
 				})
@@ -133,10 +162,10 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 				mu.Lock()
 				for i, k := range keys {
 					if i < len(cmds) && cmds[i].Err() == nil {
-						ledger.Ack(k, k)
+						ledger.Ack(k, values[i])
 					} else {
 						// The server may have applied it: finding it is not a loss.
-						ledger.Unacked(k, k)
+						ledger.Unacked(k, values[i])
 						bad++
 					}
 				}
@@ -165,7 +194,8 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 		})
 	}
 	wg.Wait()
-	rep.Acknowledged, rep.FailedWrites, rep.Reconnects = ledger.Writes(), failed, reconns
+	stopSampling()
+	rep.Acknowledged, rep.Keys, rep.FailedWrites, rep.Reconnects = ledger.Writes(), ledger.Len(), failed, reconns
 	defer func() {
 		c := CleanupPrefix(context.WithoutCancel(ctx), ep, cfg.Prefix, nil)
 		rep.Cleanup = &c
@@ -182,8 +212,16 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 	}
 	rep.AOFEnabled = c.InfoMap(ctx, "persistence").Item("Persistence", "aof_enabled")
 	lost, err := ledger.Verify(ctx, func(ctx context.Context, keys ...string) ([]any, error) {
-		return c.MGet(ctx, keys...).Result()
+		values, err := c.MGet(ctx, keys...).Result()
+		for i, v := range values {
+			if s, ok := v.(string); ok {
+				values[i] = strings.TrimRight(s, ".")
+			}
+		}
+		return values, err
 	})
+	evicted.read(ctx, c)
+	rep.EvictedKeys = evicted.total()
 	rep.Lost = len(lost)
 	rep.LostSample = lost[:min(len(lost), 5)]
 	if err != nil {
@@ -193,10 +231,72 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 	return rep, nil
 }
 
+// padValue pads v with dots to size bytes (a written value ends in the write's
+// number, so trimming the dots gives it back).
+func padValue(v string, size int) string {
+	if len(v) >= size {
+		return v
+	}
+	return v + strings.Repeat(".", size-len(v))
+}
+
+// evictions sums the master's INFO stats evicted_keys over its lives: the count of
+// the first life is taken from the first reading, a later life (new run_id, after a
+// restart) counts from 0.
+type evictions struct {
+	mu          sync.Mutex
+	first, last map[string]int
+}
+
+// evictionSampleEvery is how often the counter is read while the writers write.
+const evictionSampleEvery = 100 * time.Millisecond
+
+// read books one reading of c's counter; a failed read (the master is down) is
+// skipped.
+func (e *evictions) read(ctx context.Context, c *redis.Client) {
+	info := c.InfoMap(ctx, "server", "stats")
+	n, err := strconv.Atoi(info.Item("Stats", "evicted_keys"))
+	id := info.Item("Server", "run_id")
+	if info.Err() != nil || err != nil || id == "" {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.first == nil {
+		e.first, e.last = map[string]int{id: n}, map[string]int{}
+	}
+	e.last[id] = n
+}
+
+// sample reads the counter every evictionSampleEvery until the returned stop.
+func (e *evictions) sample(ctx context.Context, ep loadgen.Endpoint) (stop func()) {
+	c := outageClient(ep)
+	e.read(ctx, c)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer c.Close()
+		pace(ctx, done, evictionSampleEvery, func(int) { e.read(ctx, c) })
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+func (e *evictions) total() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for id, last := range e.last {
+		n += last - e.first[id]
+	}
+	return n
+}
+
 // Outage writes a seed key on the master, waits until the reader sees it at
 // cfg.ReadAddr, then reads it there and writes a new key on the master every
 // cfg.Every, for cfg.Duration and then until writes are back (bounded by
-// cfg.Recover after the first failed write); then deletes the prefix.
+// cfg.Recover after the first failed write); then deletes the prefix. With
+// cfg.ReplicaDown it skips the seed wait, reads back every write on the master and
+// stops after cfg.Duration.
 func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep OutageReport, err error) {
 	rep.Addr, rep.ReadAddr = ep.Addr, cfg.ReadAddr
 	defer func() {
@@ -222,7 +322,7 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 		seedWithin = defaultSeedWithin
 	}
 	seen := time.Now().Add(seedWithin)
-	for replica.Get(ctx, seed).Val() != seedValue {
+	for !cfg.ReplicaDown && replica.Get(ctx, seed).Val() != seedValue {
 		if time.Now().After(seen) || ctx.Err() != nil {
 			return fail("the seed key did not reach %s within %s", cfg.ReadAddr, seedWithin)
 		}
@@ -249,13 +349,13 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 			defer mu.Unlock()
 			rep.Reads++
 			switch {
-			case errors.Is(err, redis.Nil) || (err == nil && v != seedValue):
-				rep.StaleReads++
-			case err != nil:
+			case err != nil && !errors.Is(err, redis.Nil):
 				rep.FailedReads++
 				if rep.FirstReadError == "" {
 					rep.FirstReadError = Redact(err.Error(), ep.Password)
 				}
+			case !cfg.ReplicaDown && v != seedValue:
+				rep.StaleReads++
 			}
 		})
 	})
@@ -266,7 +366,14 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 			// An outcome counts at its send time: a failed dial can take up to the
 			// dial timeout, and the outage began when the request could not be served.
 			now := time.Now()
-			err := c.Set(ctx, cfg.Prefix+"w:"+strconv.Itoa(seq), seq, cfg.TTL).Err()
+			key := cfg.Prefix + "w:" + strconv.Itoa(seq)
+			err := c.Set(ctx, key, seq, cfg.TTL).Err()
+			if err == nil && cfg.ReplicaDown {
+				var got int
+				if got, err = c.Get(ctx, key).Int(); err == nil && got != seq {
+					err = fmt.Errorf("GET %s returned %d, want %d", key, got, seq)
+				}
+			}
 			if err != nil {
 				c = renew(c, ep)
 			}
@@ -284,8 +391,8 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 	tick := time.NewTicker(cfg.Every)
 	for {
 		mu.Lock()
-		done := time.Since(began) >= cfg.Duration &&
-			(writes.FirstFailure.IsZero() || !writes.Recovered.IsZero() || time.Since(writes.FirstFailure) > cfg.Recover)
+		done := time.Since(began) >= cfg.Duration && (cfg.ReplicaDown ||
+			writes.FirstFailure.IsZero() || !writes.Recovered.IsZero() || time.Since(writes.FirstFailure) > cfg.Recover)
 		mu.Unlock()
 		if done || ctx.Err() != nil {
 			break
@@ -301,7 +408,7 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 	if ctx.Err() != nil {
 		return fail("outage run cut short: %v", ctx.Err())
 	}
-	if !rep.WritesRecovered {
+	if !rep.WritesRecovered && !cfg.ReplicaDown {
 		return fail("writes on %s did not come back within %s of the first failure", ep.Addr, cfg.Recover)
 	}
 	return rep, nil

@@ -98,13 +98,17 @@ func (s *restartable) endpoint() loadgen.Endpoint {
 const testPassword = "durability-test-password"
 
 func TestDurabilityAcrossAKill(t *testing.T) {
+	// With persistence the writers cycle over their keys (an overwrite must survive
+	// too); without it each write has a key of its own, so writes after the restart do
+	// not overwrite the lost ones.
 	tests := []struct {
-		name     string
-		settings []string
-		wantLoss bool
+		name          string
+		settings      []string
+		keysPerWriter int
+		wantLoss      bool
 	}{
-		{"appendfsync always keeps every acknowledged write", []string{"appendonly yes", "appendfsync always"}, false},
-		{"without persistence every acknowledged write before the kill is lost", []string{"appendonly no"}, true},
+		{"appendfsync always keeps every acknowledged write", []string{"appendonly yes", "appendfsync always"}, 500, false},
+		{"without persistence every acknowledged write before the kill is lost", []string{"appendonly no"}, 0, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,11 +117,18 @@ func TestDurabilityAcrossAKill(t *testing.T) {
 			rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
 				Prefix: "conformance:test:sc007:", Duration: 2 * time.Second, TTL: time.Minute,
 				Writers: 4, Pipeline: 8, Every: 2 * time.Millisecond, Recover: 10 * time.Second,
+				ValueSize: 256, KeysPerWriter: tc.keysPerWriter,
 			})
 			<-back
 			require.NoError(t, err)
-			t.Logf("acknowledged %d, failed %d, reconnects %d, lost %d, aof_enabled %s", rep.Acknowledged, rep.FailedWrites, rep.Reconnects, rep.Lost, rep.AOFEnabled)
-			assert.Positive(t, rep.Acknowledged)
+			t.Logf("acknowledged %d on %d keys, failed %d, reconnects %d, lost %d, evicted %d, aof_enabled %s", rep.Acknowledged, rep.Keys, rep.FailedWrites, rep.Reconnects, rep.Lost, rep.EvictedKeys, rep.AOFEnabled)
+			if tc.keysPerWriter > 0 {
+				assert.Greater(t, rep.Acknowledged, rep.Keys, "each writer overwrote its own keys")
+				assert.LessOrEqual(t, rep.Keys, 4*tc.keysPerWriter)
+			} else {
+				assert.Equal(t, rep.Acknowledged, rep.Keys)
+			}
+			assert.Zero(t, rep.EvictedKeys)
 			assert.Positive(t, rep.FailedWrites, "the kill interrupted the writes")
 			assert.Positive(t, rep.Reconnects, "the writers came back after the restart")
 			if tc.wantLoss {
@@ -171,4 +182,52 @@ func TestOutageAcrossAMasterKill(t *testing.T) {
 	assert.InDelta(t, rep.WriteOutageSeconds/0.010, rep.FailedWrites, 10, "one failed write per 10 ms of outage")
 	require.NotNil(t, rep.Cleanup)
 	assert.Zero(t, rep.Cleanup.Left())
+}
+
+// An evicted key reads back missing, like a lost one: the report counts evictions so
+// that such a run is not taken for proof.
+func TestDurabilityCountsEvictions(t *testing.T) {
+	srv := startRestartable(t, testPassword, "appendonly no", "maxmemory 4mb", "maxmemory-policy allkeys-lru")
+	rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
+		Prefix: "conformance:test:sc007:", Duration: time.Second, TTL: time.Minute,
+		Writers: 2, Pipeline: 16, Every: time.Millisecond, Recover: 2 * time.Second,
+		ValueSize: 1024, KeysPerWriter: 10_000,
+	})
+	require.NoError(t, err)
+	t.Logf("acknowledged %d on %d keys, lost %d, evicted %d", rep.Acknowledged, rep.Keys, rep.Lost, rep.EvictedKeys)
+	assert.Positive(t, rep.EvictedKeys)
+	assert.Positive(t, rep.Lost, "an evicted key reads back missing")
+}
+
+// With the replica down, SET+GET on the master all succeed and every read of the
+// replica's address fails; with it up, the reads answer.
+func TestOutageWithTheReplicaDown(t *testing.T) {
+	master := startRestartable(t, testPassword, "appendonly no")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	down := l.Addr().String()
+	require.NoError(t, l.Close())
+	for _, tc := range []struct {
+		name, readAddr  string
+		wantFailedReads bool
+	}{{"replica down", down, true}, {"replica still answering", master.addr, false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := Outage(context.Background(), master.endpoint(), OutageConfig{
+				Prefix: "conformance:test:sc002:", ReadAddr: tc.readAddr, ReplicaDown: true,
+				Duration: 500 * time.Millisecond, Every: 10 * time.Millisecond, TTL: time.Minute, Recover: time.Second,
+			})
+			require.NoError(t, err)
+			assert.Positive(t, rep.Writes)
+			assert.Zero(t, rep.FailedWrites, rep.FirstWriteError)
+			assert.Positive(t, rep.Reads)
+			assert.Zero(t, rep.StaleReads)
+			if tc.wantFailedReads {
+				assert.Equal(t, rep.Reads, rep.FailedReads)
+			} else {
+				assert.Zero(t, rep.FailedReads, rep.FirstReadError)
+			}
+			require.NotNil(t, rep.Cleanup)
+			assert.Zero(t, rep.Cleanup.Left())
+		})
+	}
 }

@@ -130,19 +130,6 @@ func (o OutageWindow) Duration(end time.Time) time.Duration {
 	}
 }
 
-// Since is the time from the fault until requests succeeded again (until end when they
-// never did); zero when no request failed after the fault.
-func (o OutageWindow) Since(fault, end time.Time) time.Duration {
-	switch {
-	case o.FirstFailure.IsZero():
-		return 0
-	case o.Recovered.IsZero():
-		return end.Sub(fault)
-	default:
-		return o.Recovered.Sub(fault)
-	}
-}
-
 // Add books one outcome; outcomes must come in time order (OutageAfter sorts them).
 // Only outcomes at or after fault count.
 func (o *OutageWindow) Add(oc Outcome, fault time.Time) {

@@ -131,6 +131,12 @@ const (
 	maxRun      = 10 * time.Minute
 	maxRecover  = 5 * time.Minute
 	maxWriters  = 64
+	maxPipeline = 1000
+	maxValue    = 64 << 10
+	// maxKeys bounds the keys a durability writer cycles over; maxVolume the bytes of
+	// values a durability run keeps in the deployment at once.
+	maxKeys     = 1_000_000
+	maxVolume   = 256 << 20
 	maxAttempts = 100_000
 	maxWrites   = 10_000
 	minEvery    = time.Millisecond
@@ -238,8 +244,17 @@ func (r Request) Validate() error {
 		if d.Writers <= 0 || d.Writers > maxWriters {
 			add("durability.writers %d: want 1..%d", d.Writers, maxWriters)
 		}
-		if d.Pipeline <= 0 || d.Pipeline > 1000 {
-			add("durability.pipeline %d: want 1..1000", d.Pipeline)
+		if d.Pipeline <= 0 || d.Pipeline > maxPipeline {
+			add("durability.pipeline %d: want 1..%d", d.Pipeline, maxPipeline)
+		}
+		if d.ValueSize < 0 || d.ValueSize > maxValue {
+			add("durability.value_size %d: want 0 (unpadded)..%d bytes", d.ValueSize, maxValue)
+		}
+		if d.KeysPerWriter < 0 || d.KeysPerWriter > maxKeys {
+			add("durability.keys_per_writer %d: want 0 (a new key per write)..%d", d.KeysPerWriter, maxKeys)
+		}
+		if volume := int64(d.Writers) * int64(d.KeysPerWriter) * int64(d.ValueSize); volume > maxVolume {
+			add("durability: writers x keys_per_writer x value_size = %d bytes: want <= %d (it is written into the deployment)", volume, maxVolume)
 		}
 	case KindOutage:
 		needKeys()

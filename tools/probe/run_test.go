@@ -196,6 +196,7 @@ func FuzzRequestValidate(f *testing.F) {
 		`{"kind":"auth","addrs":["m:6379","r:6379"],"count":5,"timeout":1000000000}`,
 		`{"kind":"latency","addr":"m:6379","prefix":"conformance:x:","ttl":1,"load":{"mode":"open","rate":10,"duration":1000000000,"connections":1,"set_ratio":0.5}}`,
 		`{"kind":"outage","outage":{"read_addr":"r:1","duration":-1}}`,
+		`{"kind":"durability","addr":"m:1","prefix":"conformance:x:","ttl":1,"durability":{"duration":1,"writers":8,"pipeline":32,"every":1000000,"recover":1,"value_size":512,"keys_per_writer":20000}}`,
 		`{"kind":"prom","timeout":1,"prom":{"url":"http://p:9090","path":"/api/v1/../x"}}`,
 		`{"kind":""}`, `[]`, `null`,
 	} {
@@ -213,4 +214,34 @@ func FuzzRequestValidate(f *testing.F) {
 		require.NoError(t, back.Validate())
 		assert.Positive(t, back.Budget())
 	})
+}
+
+// The durability settings are bounded, named in snake_case like the rest of the
+// request, and what they write into the deployment at once is bounded too.
+func TestValidateBoundsTheDurabilityRun(t *testing.T) {
+	req := func(change func(*DurabilityConfig)) Request {
+		d := DurabilityConfig{Duration: time.Second, Writers: 8, Pipeline: 32, Every: time.Millisecond, Recover: time.Minute, ValueSize: 512, KeysPerWriter: 20_000}
+		change(&d)
+		return Request{Kind: KindDurability, Addr: "m:6379", Prefix: "conformance:x:", TTL: time.Minute, Durability: &d}
+	}
+	ok := req(func(*DurabilityConfig) {})
+	require.NoError(t, ok.Validate())
+	raw, err := json.Marshal(ok)
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"value_size":512,"keys_per_writer":20000`)
+	for _, tc := range []struct {
+		name   string
+		change func(*DurabilityConfig)
+		want   string
+	}{
+		{"negative value size", func(d *DurabilityConfig) { d.ValueSize = -1 }, "durability.value_size -1"},
+		{"value over 64 KiB", func(d *DurabilityConfig) { d.ValueSize = 64<<10 + 1 }, "durability.value_size 65537"},
+		{"negative keys per writer", func(d *DurabilityConfig) { d.KeysPerWriter = -1 }, "durability.keys_per_writer -1"},
+		{"over a million keys per writer", func(d *DurabilityConfig) { d.KeysPerWriter = 1_000_001 }, "durability.keys_per_writer 1000001"},
+		{"over 256 MiB in the deployment", func(d *DurabilityConfig) { d.Writers, d.KeysPerWriter, d.ValueSize = 64, 100_000, 1024 }, "writers x keys_per_writer x value_size = 6553600000 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.ErrorContains(t, req(tc.change).Validate(), tc.want)
+		})
+	}
 }

@@ -789,9 +789,10 @@ func (k *Kube) Kill(ctx context.Context, instance string) (Revert, error) {
 
 // Hang is in liveness.go (FR-010 by the liveness probe).
 
-// Stop scales the instance's StatefulSet to 0; Revert scales it back and waits.
+// Stop scales the instance's StatefulSet to 0 and waits (bounded) until its pod is
+// gone; Revert scales it back and waits.
 func (k *Kube) Stop(ctx context.Context, instance string) (Revert, error) {
-	_, set, err := k.instancePod(ctx, instance)
+	pod, set, err := k.instancePod(ctx, instance)
 	if err != nil {
 		return nil, fmt.Errorf("stop %s: %w", instance, err)
 	}
@@ -799,12 +800,20 @@ func (k *Kube) Stop(ctx context.Context, instance string) (Revert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stop %s: %w", instance, err)
 	}
-	return func(ctx context.Context) error {
+	revert := func(ctx context.Context) error {
 		if _, err := k.Scale(ctx, set, before); err != nil {
 			return fmt.Errorf("start %s again: %w", instance, err)
 		}
-		return k.WaitHealthy(ctx, 2*time.Minute)
-	}, nil
+		return k.WaitHealthy(ctx, podBackTimeout)
+	}
+	gone := func(ctx context.Context) (bool, error) {
+		_, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, pod, metav1.GetOptions{})
+		return apierrors.IsNotFound(err), nil
+	}
+	if err := waitfor.Until(ctx, "pod "+pod+" gone", podBackTimeout, 250*time.Millisecond, gone); err != nil {
+		return nil, errors.Join(fmt.Errorf("stop %s: %w", instance, err), revert(context.WithoutCancel(ctx)))
+	}
+	return revert, nil
 }
 
 // Scale sets a StatefulSet's replicas and returns the previous count.
