@@ -26,11 +26,11 @@ exit codes: 0 ok/healthy, 1 did not come up / unhealthy / left something, 2 coul
 
 // runSandbox is `conform sandbox`.
 func runSandbox(ctx context.Context, args []string, streams IOStreams) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		return fail(streams, ExitBadInput, "sandbox: missing subcommand: up, down, status or supervise (see conform sandbox --help)")
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(streams.ErrOut, sandboxUsage)
-		if len(args) == 0 {
-			return ExitBadInput
-		}
 		return ExitOK
 	}
 	sub := args[0]
