@@ -53,6 +53,17 @@ func LoadFigures(label string, res loadgen.Result) []evidence.Figure {
 // plot: dense towards the tail, as HDR percentile plots are read.
 var percentilePoints = []float64{0, 10, 20, 30, 40, 50, 60, 70, 75, 80, 85, 90, 95, 97, 98, 99, 99.5, 99.9, 99.95, 99.99, 99.999, 100}
 
+// rateSeconds are the seconds a rate plot shows: the steady ones. The first and
+// last second of a run are partial (the run starts and its last replies land
+// inside them), so drawn as rates they show a drop that never happened; the
+// slowest-second figure leaves them out too.
+func rateSeconds(res loadgen.Result) []loadgen.Second {
+	if steady := res.SteadySeconds(); len(steady) > 0 {
+		return steady
+	}
+	return res.PerSecond
+}
+
 // LoadSeries are the curves of one load run kept in the evidence for the report's
 // plots: the achieved rate per second and the latency percentile distribution of
 // its HDR histogram. label prefixes the names, as in LoadFigures.
@@ -64,9 +75,9 @@ func LoadSeries(label string, res loadgen.Result) []evidence.Series {
 		return label + " " + s
 	}
 	var out []evidence.Series
-	if len(res.PerSecond) > 0 {
+	if seconds := rateSeconds(res); len(seconds) > 0 {
 		rate := evidence.Series{Name: name("rate"), XUnit: "s", YUnit: "ops/s"}
-		for _, sec := range res.PerSecond {
+		for _, sec := range seconds {
 			rate.Points = append(rate.Points, [2]float64{float64(sec.Second), float64(sec.Ops - sec.Errors)})
 		}
 		out = append(out, rate)
