@@ -3,8 +3,8 @@ package harness
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"testing"
 
