@@ -43,8 +43,9 @@ type DurabilityConfig struct {
 	// policy acknowledges data it has not written.
 	ValueSize int `json:"value_size"`
 	// KeysPerWriter is how many keys each writer cycles over, so memory stays bounded
-	// however fast it writes; an overwrite lost after its ack is a loss too. 0: a new
-	// key for every write.
+	// however fast it writes; an overwrite lost after its ack is a loss too. A writer
+	// that cycles stops at its first failure (a write after the restart would hide a
+	// loss). 0: a new key for every write, and writers reconnect and go on.
 	KeysPerWriter int `json:"keys_per_writer"`
 }
 
@@ -171,6 +172,11 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 				}
 				failed += bad
 				mu.Unlock()
+				if bad > 0 && cfg.KeysPerWriter > 0 {
+					// Writes after the restart would overwrite the keys whose loss is to
+					// be found: this writer's part is done.
+					return
+				}
 				if bad > 0 {
 					// The master is gone or loading: wait for it (bounded), then go on.
 					if err := waitAnswering(ctx, c, cfg.Recover); err != nil {
