@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/redis-shared/conformance/tools/kubeenv"
+	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/report"
 )
 
@@ -243,6 +244,34 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusSkip, "cutover applied but not verified")
 	})
 
+	// The data plane: kwok runs no Redis, so loopback redis-servers stand for the new
+	// and the old Redis, and beersystem's connection to the new one is a stand-in
+	// recognised by its client name (kwok's pod IPs are not where a loopback
+	// connection comes from), as `conform cutover --app-client-name` does.
+	newRedis, dataPlane := startDataPlane(t, ctx)
+	dataPlaneRunbook := func(t *testing.T, v variant) *Runbook {
+		return New(cs, Options{Deployment: v.deployment, OldRedis: v.oldRedis, WaitTimeout: time.Minute, Now: clock.Now, Log: testLog{t}, DataPlane: dataPlane})
+	}
+
+	t.Run("suite after verify on the data plane with the old Redis idle", func(t *testing.T) {
+		rb := dataPlaneRunbook(t, variants[0])
+		standInConn(t, ctx, newRedis, "127.0.0.1", appClientName+"-stand-in")
+		// apply ran without --old-redis-addr: the old Redis's counts are recorded now,
+		// as the baseline of "no command since".
+		require.NoError(t, rb.recordOldCountsNow(ctx, t, cs))
+		st, err := rb.Verify(ctx)
+		require.NoError(t, err)
+		proof, why := CutoverProof(st)
+		require.Equal(t, ProofComplete, proof, why)
+
+		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessStateless, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessRecordedScale, report.StatusPass, "")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusPass, "")
+		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusSkip, "the soak time is not over")
+	})
+
 	t.Run("decommission", func(t *testing.T) {
 		soak, err := CatalogSoak()
 		require.NoError(t, err)
@@ -273,7 +302,16 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
 				require.NoError(t, err, "old Redis still there without --confirm")
 
-				deleted, err := rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
+				// beersystem (env) goes with the idle proof on the data plane, the
+				// ConfigMap variant without it: the record must say which.
+				proven := v.name == "env"
+				decommission := func() (Decommissioned, error) {
+					if proven {
+						return dataPlaneRunbook(t, v).Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true})
+					}
+					return rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
+				}
+				deleted, err := decommission()
 				require.NoError(t, err)
 				assert.Equal(t, wantObjects, deleted.Objects)
 				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
@@ -283,7 +321,11 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 
 				st, err := rb.Verify(ctx)
 				require.NoError(t, err, "beersystem still cut over and Ready after the decommission")
-				assert.Equal(t, "NOT proven: no data-plane access to the old Redis (--no-idle-proof)", st.IdleProof, "the record says the idleness was not proven")
+				if proven {
+					assert.True(t, strings.HasPrefix(st.IdleProof, "proven: 0 commands on the old Redis "+dataPlane.OldAddr), "the record says the idleness was proven: %s", st.IdleProof)
+				} else {
+					assert.Equal(t, "NOT proven: no data-plane access to the old Redis (--no-idle-proof)", st.IdleProof, "the record says the idleness was not proven")
+				}
 				st, err = rb.Apply(ctx)
 				require.NoError(t, err, "apply after the decommission is a no-op")
 				assert.Equal(t, PhaseDone, st.Phase)
@@ -293,12 +335,15 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 			})
 		}
 	})
-	t.Run("suite after the decommission", func(t *testing.T) {
+	t.Run("suite after the decommission with the idle proof", func(t *testing.T) {
+		// Applied, verified on the data plane, decommissioned after the soak time with
+		// the old Redis shown idle: FR-015..FR-018 pass. (Decommissioned with
+		// --no-idle-proof fails FR-018: TestDecommissionUnprovenOnlyWithoutTheIdleProof.)
 		got := runClusterSuite(t, ctx, root, built.bin, env.Kubeconfig)
-		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusSkip, "cutover applied but not verified")
-		assertOutcome(t, got, "FR-017", assessSettings, report.StatusSkip, "cutover applied but not verified")
-		// Decommissioned with --no-idle-proof: the report must not call that safe.
-		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusFail, "decommissioned without proof that the old Redis was idle")
+		assertOutcome(t, got, "FR-015", assessGoNoGo, report.StatusPass, "")
+		assertOutcome(t, got, "FR-016", assessRecordedScale, report.StatusPass, "")
+		assertOutcome(t, got, "FR-017", assessSettings, report.StatusPass, "")
+		assertOutcome(t, got, "FR-018", assessDecommissioned, report.StatusPass, "")
 	})
 	require.NoError(t, env.Alive(), "a control-plane component died during the test")
 }
@@ -311,6 +356,27 @@ const (
 	assessSettings       = "beersystem's_settings_name_redis-shared-master"
 	assessDecommissioned = "the_old_Redis_is_decommissioned_after_the_soak_time"
 )
+
+// appClientName is the client-name prefix of beersystem's stand-in connection.
+const appClientName = "beersystem"
+
+// startDataPlane starts loopback redis-servers for the new and the old Redis and
+// returns the new one and the runbook's access to both.
+func startDataPlane(t *testing.T, ctx context.Context) (*localredis.Server, DataPlane) {
+	t.Helper()
+	ok, why := localredis.Available()
+	require.True(t, ok, "the data-plane stand-ins need redis-server (make deps): %s", why)
+	servers := make([]*localredis.Server, 2)
+	for i := range servers {
+		srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir()})
+		require.NoError(t, err, "start a loopback redis-server")
+		t.Cleanup(func() { assert.NoError(t, srv.Stop()) })
+		servers[i] = srv
+	}
+	newSrv, oldSrv := servers[0], servers[1]
+	return newSrv, DataPlane{New: observerOf(t, newSrv), Old: observerOf(t, oldSrv), NewAddr: newSrv.Addr, OldAddr: oldSrv.Addr,
+		AppClientName: appClientName, Wait: 1500 * time.Millisecond}
+}
 
 type clusterSuiteBuild struct {
 	bin string

@@ -1,6 +1,9 @@
 package cutover
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // Proof states of a recorded cutover.
 const (
@@ -41,4 +44,15 @@ func CutoverProof(st *State) (string, string) {
 	default:
 		return ProofComplete, ""
 	}
+}
+
+// DecommissionUnproven is why a recorded decommission fails FR-018 whatever else the
+// record says: it was done without the idle proof (--no-idle-proof), so nobody
+// showed the old Redis was unused before it was deleted. "" when no decommission is
+// recorded or it carries the proof.
+func DecommissionUnproven(st *State) string {
+	if st == nil || st.DecommissionedAt == nil || strings.HasPrefix(st.IdleProof, "proven") {
+		return ""
+	}
+	return "decommissioned without proof that the old Redis was idle (--no-idle-proof): " + st.IdleProof
 }

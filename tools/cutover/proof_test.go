@@ -46,3 +46,29 @@ func TestCutoverProof(t *testing.T) {
 		})
 	}
 }
+
+func TestDecommissionUnprovenOnlyWithoutTheIdleProof(t *testing.T) {
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		state *State
+		want  string
+	}{
+		{"no record", nil, ""},
+		{"not decommissioned", &State{Phase: PhaseDone}, ""},
+		{"decommissioned with the idle proof", &State{Phase: PhaseDone, DecommissionedAt: &now, IdleProof: "proven: 0 commands on the old Redis 10.0.0.2:6379 since 2026-12-02"}, ""},
+		{"decommissioned with --no-idle-proof", &State{Phase: PhaseDone, DecommissionedAt: &now, IdleProof: "NOT proven: no data-plane access to the old Redis (--no-idle-proof)"},
+			"decommissioned without proof that the old Redis was idle (--no-idle-proof): NOT proven: no data-plane access"},
+		{"decommissioned, proof missing from the record", &State{Phase: PhaseDone, DecommissionedAt: &now}, "decommissioned without proof"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := DecommissionUnproven(tc.state)
+			if tc.want == "" {
+				assert.Empty(t, got)
+			} else {
+				assert.Contains(t, got, tc.want)
+			}
+		})
+	}
+}
