@@ -140,7 +140,9 @@ func Durability(ctx context.Context, ep loadgen.Endpoint, cfg DurabilityConfig) 
 	end := time.Now().Add(cfg.Duration)
 	for w := range cfg.Writers {
 		wg.Go(func() {
-			c := newClient(ep)
+			// One dial attempt per request: go-redis's dial retries would carry a write
+			// across a short restart and hide the failure at the kill.
+			c := outageClient(ep)
 			defer c.Close()
 			tick := time.NewTicker(cfg.Every)
 			defer tick.Stop()
@@ -420,8 +422,9 @@ func Outage(ctx context.Context, ep loadgen.Endpoint, cfg OutageConfig) (rep Out
 	return rep, nil
 }
 
-// outageClient is a client for timing an outage: one dial attempt per request (go-
-// redis otherwise retries a failed dial 5 times, 100 ms apart, inside one request).
+// outageClient is a client that sees an outage as it happens (timing it, or the
+// writes a kill interrupts): one dial attempt per request (go-redis otherwise
+// retries a failed dial 5 times, 100 ms apart, inside one request).
 func outageClient(ep loadgen.Endpoint) *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr: ep.Addr, Password: ep.Password, Username: ep.Username,
