@@ -13,8 +13,13 @@ func WriteTable(w io.Writer, r Report) error {
 		fmt.Fprintf(w, "machine: %d CPUs; load average %s at start, %s at end (a loaded machine gives noisy figures)\n\n",
 			r.Machine.CPUs, orUnknown(r.Machine.LoadAtStart), orUnknown(r.Machine.LoadAtEnd))
 	}
-	fmt.Fprintf(w, "closed-loop max throughput, medians of %d rounds; ratio = median of per-round loadgen/redis-benchmark (goal >= 1.0); redis-benchmark threads: %d, generator GOMAXPROCS: %d (the same thread budget)\n",
-		r.Options.Rounds, max(r.Options.RedisBenchmarkThreads, 1), r.Options.closedLoopProcs())
+	threads, procs := max(r.Options.RedisBenchmarkThreads, 1), r.Options.closedLoopProcs()
+	budget := "the same thread budget"
+	if procs != threads {
+		budget = "NOT the same thread budget (-generator-procs)"
+	}
+	fmt.Fprintf(w, "closed-loop max throughput, medians of %d rounds; ratio = median of per-round loadgen/redis-benchmark (goal >= 1.0); redis-benchmark threads: %d, generator GOMAXPROCS: %d (%s)\n",
+		r.Options.Rounds, threads, procs, budget)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "test\tclient\tconns\tpipeline\tin flight\tredis-benchmark ops/s\tloadgen ops/s\tratio\tgoal\tloadgen p99 ms\terrors\t")
 	for _, m := range r.Max {
