@@ -38,8 +38,11 @@ type Endpoint struct {
 	WriteTimeout time.Duration `json:"-"`
 	// DialContext, when set, opens the TCP connections instead of net.Dialer
 	// (e.g. from inside a network namespace); DialTimeout still bounds it.
-	DialContext func(ctx context.Context, network, addr string) (net.Conn, error) `json:"-"`
+	DialContext DialFunc `json:"-"`
 }
+
+// DialFunc has the shape of go-redis Options.Dialer and http.Transport.DialContext.
+type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // dial opens one TCP connection to the endpoint within DialTimeout.
 func (e Endpoint) dial(ctx context.Context) (net.Conn, error) {

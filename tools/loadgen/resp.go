@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"strconv"
 	"time"
@@ -47,12 +48,12 @@ func (d *RESPDialer) Dial(ctx context.Context) (Conn, error) {
 		return nil, fmt.Errorf("connect to %s: %w", ep, err)
 	}
 	c := &respConn{nc: nc, rd: bufio.NewReaderSize(nc, respBufferSize), wbuf: make([]byte, 0, respBufferSize), ep: ep}
-	var hello [][]byte
+	var hello []string
 	if ep.Password != "" {
 		if ep.Username != "" {
-			hello = append(hello, []byte("AUTH"), []byte(ep.Username), []byte(ep.Password))
+			hello = []string{"AUTH", ep.Username, ep.Password}
 		} else {
-			hello = append(hello, []byte("AUTH"), []byte(ep.Password))
+			hello = []string{"AUTH", ep.Password}
 		}
 	}
 	if err := c.handshake(ctx, hello); err != nil {
@@ -83,12 +84,12 @@ func (c *respConn) Close() error {
 }
 
 // handshake sends AUTH (when given) and PING and checks both replies.
-func (c *respConn) handshake(ctx context.Context, auth [][]byte) error {
+func (c *respConn) handshake(ctx context.Context, auth []string) error {
 	c.wbuf = c.wbuf[:0]
 	if auth != nil {
-		c.wbuf = appendCommand(c.wbuf, auth...)
+		c.wbuf = AppendCommand(c.wbuf, auth...)
 	}
-	c.wbuf = appendCommand(c.wbuf, []byte("PING"))
+	c.wbuf = AppendCommand(c.wbuf, "PING")
 	c.watch(ctx)
 	if err := c.flush(); err != nil {
 		return err
@@ -188,23 +189,35 @@ func (c *respConn) setReadDeadline() error {
 	return nil
 }
 
-// errProtocol marks a reply the generator cannot have asked for.
+// errProtocol marks a reply that is not RESP2, or one the generator cannot have asked for.
 var errProtocol = errors.New("unexpected RESP reply")
 
-// readReply consumes one reply. A server error comes back as reply (a
-// ServerError; nil for +OK, an integer, a bulk string or a nil bulk); a failed
-// read or a reply of an unexpected type as err, after which the connection is
-// unusable.
+// header splits a reply's first line into its type byte and its body; ok is
+// false for a line that is not RESP (badLine says why). It inlines into the
+// generator's hot path.
+func header(line []byte) (typ byte, body []byte, ok bool) {
+	if len(line) < 3 || line[len(line)-2] != '\r' {
+		return 0, nil, false
+	}
+	return line[0], line[1 : len(line)-2], true
+}
+
+func badLine(line []byte) error { return fmt.Errorf("%w: line %q", errProtocol, truncate(line)) }
+
+// readReply consumes one reply without keeping it: the generator's hot path. A
+// server error comes back as reply (a ServerError; nil for +OK, an integer, a
+// bulk string or a nil bulk); a failed read or a reply of an unexpected type as
+// err, after which the connection is unusable.
 func (c *respConn) readReply() (reply, err error) {
 	line, err := c.rd.ReadSlice('\n')
 	if err != nil {
 		return nil, fmt.Errorf("read from %s: %w", c.ep, err)
 	}
-	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, fmt.Errorf("%w: line %q", errProtocol, truncate(line))
+	typ, body, ok := header(line)
+	if !ok {
+		return nil, badLine(line)
 	}
-	body := line[1 : len(line)-2]
-	switch line[0] {
+	switch typ {
 	case '+', ':':
 		return nil, nil
 	case '-':
@@ -226,6 +239,70 @@ func (c *respConn) readReply() (reply, err error) {
 	}
 }
 
+// Reply is one whole RESP2 reply, flattened: its type byte and its text (arrays
+// hold their elements). The probes read these; the generator skips payloads.
+type Reply struct {
+	Type     byte
+	Text     string
+	Elements []Reply
+	Nil      bool
+}
+
+// IsError says whether the reply is an error.
+func (r Reply) IsError() bool { return r.Type == '-' }
+
+// maxBulk bounds what ReadReply accepts, so a hostile peer cannot make it allocate
+// without limit.
+const maxBulk = 64 << 20
+
+// ReadReply reads one whole RESP2 reply, of any type and any line length.
+func ReadReply(r *bufio.Reader) (Reply, error) {
+	line, err := r.ReadBytes('\n')
+	if err != nil {
+		return Reply{}, err
+	}
+	typ, body, ok := header(line)
+	if !ok {
+		return Reply{}, badLine(line)
+	}
+	switch typ {
+	case '+', '-', ':':
+		return Reply{Type: typ, Text: string(body)}, nil
+	case '$':
+		size, err := strconv.Atoi(string(body))
+		if err != nil || size > maxBulk {
+			return Reply{}, fmt.Errorf("%w: bulk length %q", errProtocol, truncate(body))
+		}
+		if size < 0 {
+			return Reply{Type: typ, Nil: true}, nil
+		}
+		buf := make([]byte, size+2)
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return Reply{}, err
+		}
+		return Reply{Type: typ, Text: string(buf[:size])}, nil
+	case '*':
+		count, err := strconv.Atoi(string(body))
+		if err != nil || count > 1<<20 {
+			return Reply{}, fmt.Errorf("%w: array length %q", errProtocol, truncate(body))
+		}
+		if count < 0 {
+			return Reply{Type: typ, Nil: true}, nil
+		}
+		out := Reply{Type: typ, Elements: make([]Reply, 0, count)}
+		for range count {
+			el, err := ReadReply(r)
+			if err != nil {
+				return Reply{}, err
+			}
+			out.Elements = append(out.Elements, el)
+		}
+		return out, nil
+	default:
+		return Reply{}, fmt.Errorf("%w: %q", errProtocol, truncate(line))
+	}
+}
+
 func truncate(b []byte) []byte {
 	b = bytes.TrimRight(b, "\r\n")
 	if len(b) > 40 {
@@ -234,7 +311,8 @@ func truncate(b []byte) []byte {
 	return b
 }
 
-func appendBulk(buf []byte, arg []byte) []byte {
+// appendBulk encodes one bulk string.
+func appendBulk[T string | []byte](buf []byte, arg T) []byte {
 	buf = append(buf, '$')
 	buf = strconv.AppendInt(buf, int64(len(arg)), 10)
 	buf = append(buf, '\r', '\n')
@@ -242,15 +320,8 @@ func appendBulk(buf []byte, arg []byte) []byte {
 	return append(buf, '\r', '\n')
 }
 
-func appendBulkString(buf []byte, arg string) []byte {
-	buf = append(buf, '$')
-	buf = strconv.AppendInt(buf, int64(len(arg)), 10)
-	buf = append(buf, '\r', '\n')
-	buf = append(buf, arg...)
-	return append(buf, '\r', '\n')
-}
-
-func appendCommand(buf []byte, args ...[]byte) []byte {
+// AppendCommand encodes a command as a RESP array of bulk strings.
+func AppendCommand(buf []byte, args ...string) []byte {
 	buf = append(buf, '*')
 	buf = strconv.AppendInt(buf, int64(len(args)), 10)
 	buf = append(buf, '\r', '\n')
@@ -262,7 +333,7 @@ func appendCommand(buf []byte, args ...[]byte) []byte {
 
 func appendSetPX(buf []byte, key string, value []byte, ttlMillis int64) []byte {
 	buf = append(buf, "*5\r\n$3\r\nSET\r\n"...)
-	buf = appendBulkString(buf, key)
+	buf = appendBulk(buf, key)
 	buf = appendBulk(buf, value)
 	buf = append(buf, "$2\r\nPX\r\n"...)
 	var num [20]byte
@@ -271,5 +342,5 @@ func appendSetPX(buf []byte, key string, value []byte, ttlMillis int64) []byte {
 
 func appendGet(buf []byte, key string) []byte {
 	buf = append(buf, "*2\r\n$3\r\nGET\r\n"...)
-	return appendBulkString(buf, key)
+	return appendBulk(buf, key)
 }

@@ -16,7 +16,7 @@ import (
 func TestRESPEncodesSetWithTTLAndGet(t *testing.T) {
 	buf := appendSetPX(nil, "run:1", []byte("abc"), 60000)
 	buf = appendGet(buf, "run:2")
-	buf = appendCommand(buf, []byte("AUTH"), []byte("user"), []byte("pw"))
+	buf = AppendCommand(buf, "AUTH", "user", "pw")
 
 	assert.Equal(t,
 		"*5\r\n$3\r\nSET\r\n$5\r\nrun:1\r\n$3\r\nabc\r\n$2\r\nPX\r\n$5\r\n60000\r\n"+
@@ -137,11 +137,41 @@ func TestRenewBy(t *testing.T) {
 // FuzzReadReply: server replies are outside input; reading one must give a
 // reply, a server error or an error, never panic.
 func FuzzReadReply(f *testing.F) {
-	for _, seed := range []string{"+OK\r\n", "$5\r\nhello\r\n", "$-1\r\n", "-ERR x\r\n", ":1\r\n", "*1\r\n", "$99999999999\r\n", "$-5\r\n"} {
+	for _, seed := range []string{"+OK\r\n", "$5\r\nhello\r\n", "$-1\r\n", "-ERR x\r\n", ":1\r\n", "*1\r\n", "$99999999999\r\n", "$-5\r\n", "*1\r\n:1\r\n", "*-1\r\n"} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, wire string) {
 		c := &respConn{rd: bufio.NewReader(strings.NewReader(wire)), ep: Endpoint{Addr: "127.0.0.1:1"}}
 		_, _ = c.readReply()
+		_, _ = ReadReply(bufio.NewReader(strings.NewReader(wire)))
 	})
+}
+
+func TestReadReplyParsesEveryRESP2Type(t *testing.T) {
+	tests := []struct {
+		name string
+		wire string
+		want Reply
+	}{
+		{"simple", "+PONG\r\n", Reply{Type: '+', Text: "PONG"}},
+		{"error", "-NOAUTH Authentication required.\r\n", Reply{Type: '-', Text: "NOAUTH Authentication required."}},
+		{"integer", ":42\r\n", Reply{Type: ':', Text: "42"}},
+		{"bulk", "$5\r\nhello\r\n", Reply{Type: '$', Text: "hello"}},
+		{"nil bulk", "$-1\r\n", Reply{Type: '$', Nil: true}},
+		{"array", "*2\r\n$1\r\na\r\n:1\r\n", Reply{Type: '*', Elements: []Reply{{Type: '$', Text: "a"}, {Type: ':', Text: "1"}}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := ReadReply(bufio.NewReader(strings.NewReader(tc.wire)))
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestReadReplyRejectsMalformedInput(t *testing.T) {
+	for _, wire := range []string{"PONG\r\n", "+PONG\n", "$x\r\n", "*-x\r\n", "$5\r\nab", "$999999999999\r\n"} {
+		_, err := ReadReply(bufio.NewReader(strings.NewReader(wire)))
+		assert.Error(t, err, "%q", wire)
+	}
 }

@@ -115,7 +115,7 @@ func Auth(ctx context.Context, ep loadgen.Endpoint, addrs []string, n int, ioTim
 	return rep, ctx.Err()
 }
 
-func attempts(ctx context.Context, dial DialFunc, addr, kind string, n int, bogus string, ioTimeout time.Duration) AuthTally {
+func attempts(ctx context.Context, dial loadgen.DialFunc, addr, kind string, n int, bogus string, ioTimeout time.Duration) AuthTally {
 	tally := AuthTally{Addr: addr, Kind: kind, Replies: map[string]int{}}
 	var cmds [][]string
 	switch kind {
@@ -127,7 +127,7 @@ func attempts(ctx context.Context, dial DialFunc, addr, kind string, n int, bogu
 	cmds = append(cmds, []string{"PING"})
 	var payload []byte
 	for _, c := range cmds {
-		payload = AppendCommand(payload, c...)
+		payload = loadgen.AppendCommand(payload, c...)
 	}
 	for range n {
 		if ctx.Err() != nil {
@@ -173,7 +173,7 @@ var errNoConnect = errors.New("connect failed")
 // attempt sends payload on a fresh connection and returns the first line of each of
 // the want replies ("+OK", "-WRONGPASS invalid ...", "+PONG"); fewer when the
 // connection ended.
-func attempt(ctx context.Context, dial DialFunc, addr string, payload []byte, want int, ioTimeout time.Duration) ([]string, error) {
+func attempt(ctx context.Context, dial loadgen.DialFunc, addr string, payload []byte, want int, ioTimeout time.Duration) ([]string, error) {
 	dctx, cancel := context.WithTimeout(ctx, ioTimeout)
 	defer cancel()
 	conn, err := dial(dctx, "tcp", addr)

@@ -1,10 +1,8 @@
 package probe
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,48 +34,6 @@ func TestDegradationBound(t *testing.T) {
 			assert.InDelta(t, tc.want, got, 1e-9)
 		})
 	}
-}
-
-func TestReadReplyParsesEveryRESP2Type(t *testing.T) {
-	tests := []struct {
-		name string
-		wire string
-		want Reply
-	}{
-		{"simple", "+PONG\r\n", Reply{Type: '+', Text: "PONG"}},
-		{"error", "-NOAUTH Authentication required.\r\n", Reply{Type: '-', Text: "NOAUTH Authentication required."}},
-		{"integer", ":42\r\n", Reply{Type: ':', Text: "42"}},
-		{"bulk", "$5\r\nhello\r\n", Reply{Type: '$', Text: "hello"}},
-		{"nil bulk", "$-1\r\n", Reply{Type: '$', Nil: true}},
-		{"array", "*2\r\n$1\r\na\r\n:1\r\n", Reply{Type: '*', Elements: []Reply{{Type: '$', Text: "a"}, {Type: ':', Text: "1"}}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := ReadReply(bufio.NewReader(strings.NewReader(tc.wire)))
-			require.NoError(t, err)
-			assert.Equal(t, tc.want, got)
-		})
-	}
-}
-
-func TestReadReplyRejectsMalformedInput(t *testing.T) {
-	for _, wire := range []string{"PONG\r\n", "+PONG\n", "$x\r\n", "*-x\r\n", "$5\r\nab", "$999999999999\r\n"} {
-		_, err := ReadReply(bufio.NewReader(strings.NewReader(wire)))
-		assert.Error(t, err, "%q", wire)
-	}
-}
-
-func FuzzReadReply(f *testing.F) {
-	for _, seed := range []string{"+OK\r\n", "-ERR x\r\n", "$3\r\nabc\r\n", "*1\r\n:1\r\n", "*-1\r\n"} {
-		f.Add(seed)
-	}
-	f.Fuzz(func(t *testing.T, wire string) {
-		_, _ = ReadReply(bufio.NewReader(strings.NewReader(wire)))
-	})
-}
-
-func TestAppendCommandEncodesBulkStrings(t *testing.T) {
-	assert.Equal(t, "*2\r\n$4\r\nAUTH\r\n$3\r\na b\r\n", string(AppendCommand(nil, "AUTH", "a b")))
 }
 
 func TestParseMonitorLine(t *testing.T) {

@@ -154,7 +154,7 @@ func (r Resolver) DialContext(ctx context.Context, network, addr string) (net.Co
 }
 
 // DialOnce opens one TCP connection within timeout and says how it went.
-func DialOnce(ctx context.Context, dial DialFunc, addr string, timeout time.Duration) DialReport {
+func DialOnce(ctx context.Context, dial loadgen.DialFunc, addr string, timeout time.Duration) DialReport {
 	rep := DialReport{Addr: addr}
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

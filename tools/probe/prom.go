@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
 // PromAPIPrefix is the only path the probe asks a Prometheus for: the read-only HTTP
@@ -47,7 +49,7 @@ func CheckPromPath(path string) error {
 }
 
 // PromGet makes one GET of base+path within timeout.
-func PromGet(ctx context.Context, dial DialFunc, base, path string, timeout time.Duration) PromReply {
+func PromGet(ctx context.Context, dial loadgen.DialFunc, base, path string, timeout time.Duration) PromReply {
 	rep := PromReply{URL: strings.TrimSuffix(base, "/") + path}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -110,11 +110,11 @@ type Report struct {
 // It is never serialised.
 type Env struct {
 	// Dial opens connections from the vantage point; nil is this host's network.
-	Dial     DialFunc
+	Dial     loadgen.DialFunc
 	Password string
 }
 
-func (e Env) dial() DialFunc {
+func (e Env) dial() loadgen.DialFunc {
 	if e.Dial != nil {
 		return e.Dial
 	}

@@ -12,17 +12,15 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/probe"
 )
-
-// DialFunc has the shape of go-redis Options.Dialer and http.Transport.DialContext.
-type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 
 // Dialer returns a dial function whose sockets are created inside the vantage
 // point's namespace ("cluster": a client pod on the cluster network, "lan": a host on
 // 192.168.4.0/24, "outside": a host on 203.0.113.0/24). Use it as go-redis
 // Options.Dialer. An unknown vantage point fails every dial.
-func (s *State) Dialer(vantage string) DialFunc {
+func (s *State) Dialer(vantage string) loadgen.DialFunc {
 	ns, ok := s.Vantages[vantage]
 	if !ok {
 		return func(context.Context, string, string) (net.Conn, error) {
@@ -32,7 +30,7 @@ func (s *State) Dialer(vantage string) DialFunc {
 	return netnsDialer(ns)
 }
 
-func netnsDialer(ns string) DialFunc {
+func netnsDialer(ns string) loadgen.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		return dialInNetNS(ctx, ns, network, addr)
 	}
@@ -61,7 +59,7 @@ func (s *State) RedisOptions(vantage, addr string) (*redis.Options, error) {
 	return clientOptions(s.Dialer(vantage), addr, password), nil
 }
 
-func clientOptions(dial DialFunc, addr, password string) *redis.Options {
+func clientOptions(dial loadgen.DialFunc, addr, password string) *redis.Options {
 	return &redis.Options{
 		Addr:            addr,
 		Password:        password,
@@ -79,8 +77,8 @@ func clientOptions(dial DialFunc, addr, password string) *redis.Options {
 }
 
 // ping connects, authenticates and sends PING once.
-func ping(ctx context.Context, dial DialFunc, addr, password string, timeout time.Duration) error {
-	reply, err := probe.Call(ctx, probe.DialFunc(dial), addr, password, timeout, "PING")
+func ping(ctx context.Context, dial loadgen.DialFunc, addr, password string, timeout time.Duration) error {
+	reply, err := probe.Call(ctx, dial, addr, password, timeout, "PING")
 	switch {
 	case err != nil:
 		return err
@@ -93,8 +91,8 @@ func ping(ctx context.Context, dial DialFunc, addr, password string, timeout tim
 }
 
 // livenessPing is the chart's liveness probe: PONG, LOADING or MASTERDOWN pass.
-func livenessPing(ctx context.Context, dial DialFunc, password string, timeout time.Duration) error {
-	reply, err := probe.Call(ctx, probe.DialFunc(dial), fmt.Sprintf("127.0.0.1:%d", redisPort), password, timeout, "PING")
+func livenessPing(ctx context.Context, dial loadgen.DialFunc, password string, timeout time.Duration) error {
+	reply, err := probe.Call(ctx, dial, fmt.Sprintf("127.0.0.1:%d", redisPort), password, timeout, "PING")
 	switch {
 	case err != nil:
 		return err
@@ -109,7 +107,7 @@ func livenessPing(ctx context.Context, dial DialFunc, password string, timeout t
 }
 
 // replicationInfo reads INFO replication (go-redis InfoMap) on one fresh connection.
-func replicationInfo(ctx context.Context, dial DialFunc, addr, password string) (role, link string, err error) {
+func replicationInfo(ctx context.Context, dial loadgen.DialFunc, addr, password string) (role, link string, err error) {
 	opts := clientOptions(dial, addr, password)
 	opts.PoolSize = 1
 	c := redis.NewClient(opts)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
 // Report is the health of a running sandbox.
@@ -131,7 +133,7 @@ func (s *State) Check(ctx context.Context, opts CheckOptions) Report {
 	return report
 }
 
-func checkInstance(ctx context.Context, dial DialFunc, inst Instance, password string, opts CheckOptions, h *InstanceHealth) []string {
+func checkInstance(ctx context.Context, dial loadgen.DialFunc, inst Instance, password string, opts CheckOptions, h *InstanceHealth) []string {
 	role, link, err := replicationInfo(ctx, dial, inst.Addr, password)
 	if err != nil {
 		return []string{fmt.Sprintf("INFO replication: %v", err)}

@@ -306,7 +306,7 @@ func (k *Kube) Probe(ctx context.Context, from Vantage, req probe.Request) (prob
 		if err != nil {
 			return probe.Report{Kind: req.Kind}, err
 		}
-		rep, err := probe.Run(ctx, probe.Env{Dial: probe.DialFunc(dial), Password: password}, req)
+		rep, err := probe.Run(ctx, probe.Env{Dial: dial, Password: password}, req)
 		rep.Vantage = "this machine as the " + string(from) + " vantage point"
 		return rep, err
 	}

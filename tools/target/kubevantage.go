@@ -61,11 +61,8 @@ func (k *Kube) hostNet() hostNetwork {
 	return localHost{}
 }
 
-// dialFunc opens a connection from a vantage point.
-type dialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
-
 // withDeadline bounds a dial by dialTimeout when the caller's context has no deadline.
-func withDeadline(dial dialFunc) dialFunc {
+func withDeadline(dial loadgen.DialFunc) loadgen.DialFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
@@ -95,7 +92,7 @@ func lanCIDR() (netip.Prefix, error) {
 
 // vantageDialer returns the dial function of the LAN or outside vantage point, or an
 // UnsupportedError saying why this run has none.
-func (k *Kube) vantageDialer(from Vantage) (dialFunc, error) {
+func (k *Kube) vantageDialer(from Vantage) (loadgen.DialFunc, error) {
 	switch from {
 	case LAN:
 		return k.lanDialer()
@@ -108,7 +105,7 @@ func (k *Kube) vantageDialer(from Vantage) (dialFunc, error) {
 
 // lanDialer dials from this machine, when it sits on the LAN, and only to addresses
 // inside the LAN: a LAN host reaches the LoadBalancer, not cluster-internal names.
-func (k *Kube) lanDialer() (dialFunc, error) {
+func (k *Kube) lanDialer() (loadgen.DialFunc, error) {
 	lan, err := lanCIDR()
 	if err != nil {
 		return nil, err
@@ -164,7 +161,7 @@ func ParseLANVia(via string) error {
 
 // lanViaDialer dials through the SOCKS5 proxy of KubeOptions.LANVia: the connection
 // starts on the LAN host, and only to addresses inside the LAN, as from this machine.
-func (k *Kube) lanViaDialer(lan netip.Prefix) (dialFunc, error) {
+func (k *Kube) lanViaDialer(lan netip.Prefix) (loadgen.DialFunc, error) {
 	via := k.opts.LANVia
 	if err := ParseLANVia(via); err != nil {
 		return nil, err
@@ -216,7 +213,7 @@ func ParseOutsideVia(via string) error {
 
 // outsideDialer dials through the SOCKS5 proxy of KubeOptions.OutsideVia: the
 // connection to the target starts on the proxy's machine.
-func (k *Kube) outsideDialer() (dialFunc, error) {
+func (k *Kube) outsideDialer() (loadgen.DialFunc, error) {
 	via := k.opts.OutsideVia
 	if via == "" {
 		lan, err := lanCIDR()

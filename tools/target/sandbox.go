@@ -160,7 +160,7 @@ func (s *Sandbox) Probe(ctx context.Context, from Vantage, req probe.Request) (p
 	if err != nil {
 		return probe.Report{Kind: req.Kind}, err
 	}
-	rep, err := probe.Run(ctx, probe.Env{Dial: probe.DialFunc(st.Dialer(string(from))), Password: password}, req)
+	rep, err := probe.Run(ctx, probe.Env{Dial: st.Dialer(string(from)), Password: password}, req)
 	rep.Vantage = "sandbox network namespace " + string(from)
 	return rep, err
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/sandbox"
@@ -93,10 +94,10 @@ func startMonitor(t *testing.T, st *sandbox.State, addr string) *monitor {
 	m := &monitor{conn: conn, cmds: map[string]probe.MonitorCommand{}, done: make(chan struct{})}
 	reader := bufio.NewReaderSize(conn, 1<<20)
 	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = conn.Write(probe.AppendCommand(probe.AppendCommand(nil, "AUTH", password), "MONITOR"))
+	_, err = conn.Write(loadgen.AppendCommand(loadgen.AppendCommand(nil, "AUTH", password), "MONITOR"))
 	require.NoError(t, err)
 	for _, what := range []string{"AUTH", "MONITOR"} {
-		reply, err := probe.ReadReply(reader)
+		reply, err := loadgen.ReadReply(reader)
 		require.NoError(t, err, what)
 		require.False(t, reply.IsError(), "%s: %s", what, reply.Text)
 	}
@@ -104,7 +105,7 @@ func startMonitor(t *testing.T, st *sandbox.State, addr string) *monitor {
 	go func() {
 		defer close(m.done)
 		for {
-			reply, err := probe.ReadReply(reader)
+			reply, err := loadgen.ReadReply(reader)
 			if err != nil {
 				return
 			}
