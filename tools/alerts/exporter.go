@@ -147,11 +147,11 @@ func StartLab(ctx context.Context, bin ExporterBinaries, workDir string, redisCo
 		return nil, err
 	}
 	if err := waitFor(ctx, "replica link up", func() error {
-		info, err := replica.Info(ctx, "replication").Result()
-		if err != nil {
+		info := replica.InfoMap(ctx, "replication")
+		if err := info.Err(); err != nil {
 			return err
 		}
-		if !strings.Contains(info, "master_link_status:up") {
+		if info.Item("Replication", "master_link_status") != "up" {
 			return errors.New("master_link_status is not up")
 		}
 		return nil
@@ -171,11 +171,11 @@ func StartLab(ctx context.Context, bin ExporterBinaries, workDir string, redisCo
 	if err := replica.Get(ctx, "metric-names:probe").Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("GET on replica: %w", err)
 	}
-	redisInfo, err := master.Info(ctx, "server").Result()
-	if err != nil {
+	info := master.InfoMap(ctx, "server")
+	if err := info.Err(); err != nil {
 		return nil, fmt.Errorf("INFO server: %w", err)
 	}
-	lab.RedisVersion = infoField(redisInfo, "redis_version")
+	lab.RedisVersion = info.Item("Server", "redis_version")
 
 	env := []string{"REDIS_PASSWORD=" + password}
 	for _, e := range []struct {
@@ -372,15 +372,6 @@ func parseExposition(body string) (map[string]bool, string) {
 		}
 	}
 	return names, version
-}
-
-func infoField(info, field string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return v
-		}
-	}
-	return ""
 }
 
 // WriteMetricNames writes a metric-name list: a comment header saying what produced

@@ -239,8 +239,7 @@ func replicate(ctx context.Context, replica, master *localredis.Server) error {
 		return fmt.Errorf("REPLICAOF on %s: %w", replica.Addr, err)
 	}
 	for {
-		info, err := c.Info(ctx, "replication").Result()
-		if err == nil && strings.Contains(info, "master_link_status:up") {
+		if c.InfoMap(ctx, "replication").Item("Replication", "master_link_status") == "up" {
 			return nil
 		}
 		select {

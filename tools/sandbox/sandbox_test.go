@@ -255,13 +255,13 @@ func (s *testSandbox) requireTimeout(t *testing.T, vantage, addr string) {
 func waitAOFWritten(t *testing.T, client *redis.Client) {
 	t.Helper()
 	waitUntil(t, 5*time.Second, "the AOF buffer to be written", func() error {
-		info, err := client.Info(t.Context(), "persistence").Result()
-		if err != nil {
+		info := client.InfoMap(t.Context(), "persistence")
+		if err := info.Err(); err != nil {
 			return err
 		}
-		for _, want := range []string{"aof_enabled:1", "aof_buffer_length:0", "aof_pending_bio_fsync:0"} {
-			if !strings.Contains(info, want+"\r\n") {
-				return fmt.Errorf("INFO persistence lacks %s", want)
+		for field, want := range map[string]string{"aof_enabled": "1", "aof_buffer_length": "0", "aof_pending_bio_fsync": "0"} {
+			if got := info.Item("Persistence", field); got != want {
+				return fmt.Errorf("INFO persistence has %s:%s, want %s", field, got, want)
 			}
 		}
 		return nil
