@@ -49,7 +49,7 @@ func (e *Env) moduleDir(ctx context.Context, wrapper, module string) (string, er
 
 // writeKwokConfig writes kwok's configuration: its default stages, from its source.
 func (e *Env) writeKwokConfig() (string, error) {
-	dir, err := e.moduleDir(context.Background(), "kwok", "sigs.k8s.io/kwok")
+	dir, err := e.moduleDir(context.Background(), "controlplane", "sigs.k8s.io/kwok")
 	if err != nil {
 		return "", err
 	}
@@ -76,7 +76,7 @@ var kwokCRDs = []string{"kustomize/crd/bases/kwok.x-k8s.io_clusterexecs.yaml"}
 
 // applyKwokCRDs installs kwok's ClusterExec CRD before kwok starts (it watches it).
 func (e *Env) applyKwokCRDs(ctx context.Context) error {
-	dir, err := e.moduleDir(ctx, "kwok", "sigs.k8s.io/kwok")
+	dir, err := e.moduleDir(ctx, "controlplane", "sigs.k8s.io/kwok")
 	if err != nil {
 		return err
 	}

@@ -24,16 +24,11 @@
 #       the loopback addresses the stand-in connections come from. About 60 s with
 #       compilation (the suite binary included).
 
-TEST_TARGETS += test-cutover
+KUBE_TEST_TARGETS += test-cutover
 DEPS_APT += redis-server
 
-# Named here, not through kube.mk's KUBE_TOOLS: this file is included before kube.mk
-# and prerequisites are expanded when read. kube.mk has the rules that build them.
-CUTOVER_KUBE_TOOLS := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager \
-	$(BIN)/kube-scheduler $(BIN)/kwok $(BIN)/metallb-controller
-
 .PHONY: test-cutover
-test-cutover: $(CUTOVER_KUBE_TOOLS) chart
+test-cutover: kube-tools chart
 	nice -n 10 $(GO) test -count=1 -p 1 -timeout 5m -v \
 		-run 'TestCutoverOnLocalControlPlane|TestCutoverCommandOnLocalControlPlane|TestDataPlaneVerifyAndDecommission' \
 		./tools/cutover/ ./tools/cli/ -args --bin=$(BIN)
