@@ -20,6 +20,7 @@ import (
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/tools/cutover"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // whyKube is why these features run on the kube target only.
@@ -90,7 +91,7 @@ func (cc *clusterCutover) status(ctx context.Context, t *testing.T) cutover.Stat
 	t.Helper()
 	s, err := cc.rb.Status(ctx)
 	require.NoError(t, err, "read beersystem's Deployment, its settings and the old Redis")
-	require.NotNil(t, s.Deployment, "Deployment %s/%s not found: there is no beersystem to migrate", cutover.DefaultNamespace, cutover.DefaultDeployment)
+	require.NotNil(t, s.Deployment, "Deployment %s/%s not found: there is no beersystem to migrate", project.App, project.App)
 	return s
 }
 
@@ -173,14 +174,14 @@ func (cc *clusterCutover) assessRecordedScale(ctx context.Context, t *testing.T,
 func (cc *clusterCutover) assessSettings(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	s := cc.status(ctx, t)
 	requireProof(t, s.State)
-	assert.NotEmpty(t, s.NewHostAt, "beersystem's settings do not name %s", cutover.DefaultNewHost)
+	assert.NotEmpty(t, s.NewHostAt, "beersystem's settings do not name %s", project.MasterDNSName)
 	assert.Empty(t, s.OldRedisAt, "beersystem's settings still name the old Redis")
-	assert.NotEmpty(t, s.PasswordFromSecret, "no container takes the password from Secret %s key %s", cutover.DefaultSecret, cutover.DefaultSecretKey)
+	assert.NotEmpty(t, s.PasswordFromSecret, "no container takes the password from Secret %s key %s", project.AuthSecret, project.AuthPasswordKey)
 	require.NoError(t, cc.rb.SameSecret(ctx))
 	// The runbook's own check: the settings are exactly the cut-over ones, Ready.
 	_, err := cc.rb.Verify(ctx)
 	require.NoError(t, err)
-	cc.run.Note(t, "beersystem names %s at %s; password: %s (same in both namespaces by SHA-256)", cutover.DefaultNewHost, refs(s.NewHostAt), strings.Join(s.PasswordFromSecret, "; "))
+	cc.run.Note(t, "beersystem names %s at %s; password: %s (same in both namespaces by SHA-256)", project.MasterDNSName, refs(s.NewHostAt), strings.Join(s.PasswordFromSecret, "; "))
 	return ctx
 }
 

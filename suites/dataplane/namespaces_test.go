@@ -14,6 +14,7 @@ import (
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -65,9 +66,9 @@ func assessFromNamespace(ns target.ClientNamespace) func(context.Context, *testi
 			evidence.Figure{Name: "round trips through " + rep.Master + " from " + ns.Namespace, Value: float64(rep.Commands.Passed()), Unit: "count"},
 			evidence.Figure{Name: "keys left under the prefix (master and replicas DNS names)", Value: float64(rep.Cleanup.Left()), Unit: "count"})
 		if rep.Pod != "" {
-			r.Note(t, "probe pod %s/%s, labels %s (no %s-client label), password from Secret %s, dialled %s and %s", ns.Namespace, rep.Pod, labelsText(rep.Labels), target.KubeRelease, rep.PasswordFrom, rep.Master, rep.Replicas)
+			r.Note(t, "probe pod %s/%s, labels %s (no %s-client label), password from Secret %s, dialled %s and %s", ns.Namespace, rep.Pod, labelsText(rep.Labels), project.Release, rep.PasswordFrom, rep.Master, rep.Replicas)
 		}
-		blocked := fmt.Sprintf("NetworkPolicies of namespace %s: %s", target.KubeNamespace, policiesText(rep.NetworkPolicies))
+		blocked := fmt.Sprintf("NetworkPolicies of namespace %s: %s", project.Namespace, policiesText(rep.NetworkPolicies))
 		require.NoError(t, err, "from namespace %s (%s)", ns.Namespace, blocked)
 		var failed []string
 		for _, s := range rep.Commands.Structures {

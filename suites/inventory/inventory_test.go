@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/features"
 
 	"github.com/redis-shared/conformance/suites/internal/harness"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -65,9 +66,9 @@ func TestNamespace(t *testing.T) {
 
 func assessNamespace(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	require.True(t, inv.Namespace.Exists, "namespace %s does not exist", target.KubeNamespace)
-	assert.Equal(t, "Active", inv.Namespace.Phase, "phase of namespace %s", target.KubeNamespace)
-	assert.NotEmpty(t, inv.StatefulSets, "namespace %s holds no StatefulSet", target.KubeNamespace)
+	require.True(t, inv.Namespace.Exists, "namespace %s does not exist", project.Namespace)
+	assert.Equal(t, "Active", inv.Namespace.Phase, "phase of namespace %s", project.Namespace)
+	assert.NotEmpty(t, inv.StatefulSets, "namespace %s holds no StatefulSet", project.Namespace)
 	r.Note(t, "namespace %s is %s with %d StatefulSets and %d Redis pods", inv.Namespace.Name, inv.Namespace.Phase, len(inv.StatefulSets), len(inv.Pods))
 	return ctx
 }
@@ -85,15 +86,15 @@ func TestInstances(t *testing.T) {
 
 func assessStatefulSets(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	want := map[string]int32{target.KubeMasterService: 1, target.KubeReplicasService: 1}
+	want := map[string]int32{project.MasterService: 1, project.ReplicasService: 1}
 	got := map[string]int32{}
 	for _, s := range inv.StatefulSets {
-		if s.Release == target.KubeRelease {
+		if s.Release == project.Release {
 			got[s.Name] = s.Replicas
 			r.Note(t, "StatefulSet %s: %d replicas wanted, %d Ready", s.Name, s.Replicas, s.Ready)
 		}
 	}
-	assert.Equal(t, want, got, "StatefulSets of release %s and their replicas", target.KubeRelease)
+	assert.Equal(t, want, got, "StatefulSets of release %s and their replicas", project.Release)
 	return ctx
 }
 
@@ -108,7 +109,7 @@ func assessTwoReadyPods(ctx context.Context, t *testing.T, _ *envconf.Config) co
 		}
 	}
 	r.Note(t, "Ready Redis pods: %d (%s) of %d", len(names), strings.Join(names, ", "), len(inv.Pods))
-	assert.Equal(t, 2, len(names), "Ready Redis pods in %s", target.KubeNamespace)
+	assert.Equal(t, 2, len(names), "Ready Redis pods in %s", project.Namespace)
 	assert.Equal(t, map[string]int{"master": 1, "replica": 1}, ready, "Ready Redis pods by component")
 	return ctx
 }
@@ -125,9 +126,9 @@ func TestInClusterServices(t *testing.T) {
 
 func assessClusterIPServices(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	for _, name := range []string{target.KubeMasterService, target.KubeReplicasService} {
+	for _, name := range []string{project.MasterService, project.ReplicasService} {
 		s, ok := inv.Service(name)
-		if !assert.True(t, ok, "Service %s/%s does not exist", target.KubeNamespace, name) {
+		if !assert.True(t, ok, "Service %s/%s does not exist", project.Namespace, name) {
 			continue
 		}
 		assert.Equal(t, "ClusterIP", s.Type, "type of Service %s", name)
@@ -158,7 +159,7 @@ func TestLoadBalancer(t *testing.T) {
 func lanService(t *testing.T, inv target.Inventory) target.ServiceFact {
 	t.Helper()
 	lbs := inv.LoadBalancers()
-	require.Len(t, lbs, 1, "LoadBalancer Services in %s", target.KubeNamespace)
+	require.Len(t, lbs, 1, "LoadBalancer Services in %s", project.Namespace)
 	return lbs[0]
 }
 
@@ -206,7 +207,7 @@ func assessNoNodePorts(ctx context.Context, t *testing.T, _ *envconf.Config) con
 	for _, s := range inv.Services {
 		assert.Empty(t, s.NodePorts, "Service %s has NodePorts, which bypass loadBalancerSourceRanges", s.Name)
 	}
-	r.Note(t, "no NodePort on any of %d Services in %s; %s has allocateLoadBalancerNodePorts false", len(inv.Services), target.KubeNamespace, lb.Name)
+	r.Note(t, "no NodePort on any of %d Services in %s; %s has allocateLoadBalancerNodePorts false", len(inv.Services), project.Namespace, lb.Name)
 	return ctx
 }
 
@@ -222,7 +223,7 @@ func TestPersistence(t *testing.T) {
 
 func assessVolumesBound(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", target.KubeNamespace)
+	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", project.Namespace)
 	claims := map[string]target.PVCFact{}
 	for _, c := range inv.PVCs {
 		claims[c.Name] = c
@@ -262,13 +263,13 @@ func TestMonitoring(t *testing.T) {
 
 func assessExporters(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", target.KubeNamespace)
+	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", project.Namespace)
 	for _, p := range inv.Pods {
 		assert.True(t, slices.ContainsFunc(p.Containers, func(c target.ContainerFact) bool { return c.Name == "metrics" }),
 			"pod %s runs no metrics container", p.Name)
 	}
-	metrics, ok := inv.Service(target.KubeRelease + "-metrics")
-	require.True(t, ok, "Service %s-metrics does not exist", target.KubeRelease)
+	metrics, ok := inv.Service(project.Release + "-metrics")
+	require.True(t, ok, "Service %s-metrics does not exist", project.Release)
 	assert.Equal(t, len(inv.Pods), metrics.ReadyEndpoints, "ready endpoints of %s (one per Redis pod)", metrics.Name)
 	r.Note(t, "%d Redis pods run the exporter; %s has %d ready endpoints (%s)", len(inv.Pods), metrics.Name, metrics.ReadyEndpoints, strings.Join(metrics.ReadyPods, ", "))
 	return ctx
@@ -279,19 +280,19 @@ func assessMonitors(ctx context.Context, t *testing.T, _ *envconf.Config) contex
 	require.Empty(t, inv.MonitoringError, "Prometheus operator objects")
 	var monitors, rules []string
 	for _, m := range inv.ServiceMonitors {
-		if m.Release == target.KubeRelease && m.Count > 0 {
+		if m.Release == project.Release && m.Count > 0 {
 			monitors = append(monitors, m.Name)
 		}
 	}
 	ruleCount := 0
 	for _, m := range inv.PrometheusRules {
-		if m.Release == target.KubeRelease && m.Count > 0 {
+		if m.Release == project.Release && m.Count > 0 {
 			rules = append(rules, m.Name)
 			ruleCount += m.Count
 		}
 	}
-	assert.NotEmpty(t, monitors, "no ServiceMonitor of release %s with endpoints in %s", target.KubeRelease, target.KubeNamespace)
-	assert.NotEmpty(t, rules, "no PrometheusRule of release %s with rules in %s", target.KubeRelease, target.KubeNamespace)
+	assert.NotEmpty(t, monitors, "no ServiceMonitor of release %s with endpoints in %s", project.Release, project.Namespace)
+	assert.NotEmpty(t, rules, "no PrometheusRule of release %s with rules in %s", project.Release, project.Namespace)
 	r.Note(t, "ServiceMonitors %s; PrometheusRules %s with %d rules", strings.Join(monitors, ", "), strings.Join(rules, ", "), ruleCount)
 	return ctx
 }
@@ -320,7 +321,7 @@ func redisContainer(t *testing.T, p target.PodFact) (target.ContainerFact, bool)
 
 func assessProbes(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", target.KubeNamespace)
+	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", project.Namespace)
 	for _, p := range inv.Pods {
 		c, ok := redisContainer(t, p)
 		if !ok {
@@ -352,10 +353,10 @@ func TestCredentials(t *testing.T) {
 
 func assessSecretInRedis(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	s := inv.Secret(target.KubeNamespace)
-	require.True(t, s.Exists, "Secret %s/%s does not exist", target.KubeNamespace, target.KubeAuthSecret)
-	assert.True(t, s.HasKey, "Secret %s/%s has no key %s", target.KubeNamespace, target.KubeAuthSecret, target.KubeAuthPasswordKey)
-	r.Note(t, "Secret %s/%s holds %s", target.KubeNamespace, target.KubeAuthSecret, target.KubeAuthPasswordKey)
+	s := inv.Secret(project.Namespace)
+	require.True(t, s.Exists, "Secret %s/%s does not exist", project.Namespace, project.AuthSecret)
+	assert.True(t, s.HasKey, "Secret %s/%s has no key %s", project.Namespace, project.AuthSecret, project.AuthPasswordKey)
+	r.Note(t, "Secret %s/%s holds %s", project.Namespace, project.AuthSecret, project.AuthPasswordKey)
 	return ctx
 }
 
@@ -365,14 +366,14 @@ func assessSecretReplicated(ctx context.Context, t *testing.T, _ *envconf.Config
 	if len(inv.OldRedis) > 0 {
 		r.Note(t, "old beersystem Redis still present: %s", strings.Join(inv.OldRedis, ", "))
 	} else {
-		r.Note(t, "old beersystem Redis gone: no Redis workload in %s", target.KubeBeersystem)
+		r.Note(t, "old beersystem Redis gone: no Redis workload in %s", project.App)
 	}
-	own, copied := inv.Secret(target.KubeNamespace), inv.Secret(target.KubeBeersystem)
-	require.True(t, copied.Exists, "Secret %s/%s does not exist", target.KubeBeersystem, target.KubeAuthSecret)
-	require.True(t, copied.HasKey, "Secret %s/%s has no key %s", target.KubeBeersystem, target.KubeAuthSecret, target.KubeAuthPasswordKey)
+	own, copied := inv.Secret(project.Namespace), inv.Secret(project.App)
+	require.True(t, copied.Exists, "Secret %s/%s does not exist", project.App, project.AuthSecret)
+	require.True(t, copied.HasKey, "Secret %s/%s has no key %s", project.App, project.AuthSecret, project.AuthPasswordKey)
 	// Compared by SHA-256 inside the target: neither the password nor its hash is printed.
-	assert.True(t, own.Password.Equal(copied.Password), "the password in %s/%s differs from the one in %s (compared by SHA-256)", target.KubeBeersystem, target.KubeAuthSecret, target.KubeNamespace)
-	r.Note(t, "Secret %s/%s holds the same password as %s (SHA-256 compared)", target.KubeBeersystem, target.KubeAuthSecret, target.KubeNamespace)
+	assert.True(t, own.Password.Equal(copied.Password), "the password in %s/%s differs from the one in %s (compared by SHA-256)", project.App, project.AuthSecret, project.Namespace)
+	r.Note(t, "Secret %s/%s holds the same password as %s (SHA-256 compared)", project.App, project.AuthSecret, project.Namespace)
 	return ctx
 }
 
@@ -388,7 +389,7 @@ func TestResources(t *testing.T) {
 
 func assessResources(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", target.KubeNamespace)
+	require.NotEmpty(t, inv.Pods, "no Redis pod in %s", project.Namespace)
 	for _, p := range inv.Pods {
 		for _, c := range p.Containers {
 			for _, res := range []string{"cpu", "memory"} {
@@ -415,16 +416,16 @@ func TestBeersystemAccess(t *testing.T) {
 func assessMasterDNSName(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
 	// Cluster DNS maps <service>.<namespace>.svc.<domain> to the Service's ClusterIP.
-	name := target.MasterDNSName()
+	name := project.MasterDNSName
 	svcName, rest, _ := strings.Cut(name, ".")
 	ns, _, _ := strings.Cut(rest, ".")
-	require.Equal(t, target.KubeNamespace, ns, "namespace part of %s", name)
+	require.Equal(t, project.Namespace, ns, "namespace part of %s", name)
 	s, ok := inv.Service(svcName)
 	require.True(t, ok, "no Service %s in %s: %s does not resolve", svcName, ns, name)
 	assert.True(t, s.ClusterIP != "" && s.ClusterIP != "None", "Service %s has no cluster IP for %s to resolve to", svcName, name)
 	masters := 0
 	for _, p := range s.ReadyPods {
-		if strings.HasPrefix(p, target.KubeMasterService+"-") {
+		if strings.HasPrefix(p, project.MasterService+"-") {
 			masters++
 		}
 	}
@@ -445,16 +446,16 @@ func TestRelease(t *testing.T) {
 
 func assessReleaseName(ctx context.Context, t *testing.T, _ *envconf.Config) context.Context {
 	r, inv := inventory(ctx, t)
-	for _, name := range []string{target.KubeMasterService, target.KubeReplicasService} {
+	for _, name := range []string{project.MasterService, project.ReplicasService} {
 		s, ok := inv.Service(name)
 		if assert.True(t, ok, "Service %s does not exist", name) {
-			assert.Equal(t, target.KubeRelease, s.Release, "release label of Service %s", name)
+			assert.Equal(t, project.Release, s.Release, "release label of Service %s", name)
 		}
 	}
-	require.NotEmpty(t, inv.StatefulSets, "no StatefulSet in %s", target.KubeNamespace)
+	require.NotEmpty(t, inv.StatefulSets, "no StatefulSet in %s", project.Namespace)
 	for _, s := range inv.StatefulSets {
-		assert.Equal(t, target.KubeRelease, s.Release, "release label of StatefulSet %s", s.Name)
+		assert.Equal(t, project.Release, s.Release, "release label of StatefulSet %s", s.Name)
 	}
-	r.Note(t, "release %s: Services %s and %s, %d StatefulSets", target.KubeRelease, target.KubeMasterService, target.KubeReplicasService, len(inv.StatefulSets))
+	r.Note(t, "release %s: Services %s and %s, %d StatefulSets", project.Release, project.MasterService, project.ReplicasService, len(inv.StatefulSets))
 	return ctx
 }

@@ -13,15 +13,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
-)
-
-// Release facts fixed by the spec (FR-001, FR-017a). The chart names the rule group
-// after its fullname, which is the release name here.
-const (
-	ReleaseName = "redis-shared"
-	Namespace   = "redis"
-	GroupName   = ReleaseName
 )
 
 // Values paths this package reads.
@@ -132,7 +125,7 @@ func tpl(path, text string, v values.Tree) (string, error) {
 	}
 	ctx := map[string]any{
 		"Values":  map[string]any(v),
-		"Release": map[string]any{"Name": ReleaseName, "Namespace": Namespace, "Service": "Helm"},
+		"Release": map[string]any{"Name": project.Release, "Namespace": project.Namespace, "Service": "Helm"},
 	}
 	var out bytes.Buffer
 	if err := t.Execute(&out, ctx); err != nil {
@@ -147,7 +140,7 @@ func RuleFile(v values.Tree) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := yaml.Marshal(File{Groups: []Group{{Name: GroupName, Rules: rules}}})
+	out, err := yaml.Marshal(File{Groups: []Group{{Name: project.Release, Rules: rules}}})
 	if err != nil {
 		return nil, fmt.Errorf("encode rule file: %w", err)
 	}

@@ -140,7 +140,7 @@ func TestRuleFileRoundTrips(t *testing.T) {
 	file, err := ParseFile(out.Bytes())
 	require.NoError(t, err)
 	require.Len(t, file.Groups, 1)
-	assert.Equal(t, GroupName, file.Groups[0].Name)
+	assert.Equal(t, project.Release, file.Groups[0].Name)
 	assert.Len(t, file.Groups[0].Rules, len(wantAlerts))
 }
 

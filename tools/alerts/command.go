@@ -18,12 +18,6 @@ import (
 // MetricNamesFixture is the metric-name list used when no exporter can be run.
 const MetricNamesFixture = "fixtures/exporter/metric-names.txt"
 
-// Exit codes of the alertrules and exportermetrics commands.
-const (
-	exitOK       = exitcode.OK
-	exitBadInput = exitcode.CouldNotRun
-)
-
 // stringList is a repeatable flag.
 type stringList []string
 
@@ -48,7 +42,7 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		found, err := project.Root()
 		if err != nil {
 			fmt.Fprintf(stderr, "alertrules: %v\n", err)
-			return exitBadInput
+			return exitcode.CouldNotRun
 		}
 		*root = found
 	}
@@ -56,9 +50,9 @@ func Command(args []string, stdout, stderr io.Writer) int {
 		return WriteRuleFile(*root, *layering, extra, w)
 	}, stdout); err != nil {
 		fmt.Fprintf(stderr, "alertrules: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // writeTo renders into memory first so a failed render leaves no half-written file.
@@ -94,7 +88,7 @@ func ExporterMetricsCommand(ctx context.Context, args []string, stdout, stderr i
 	root, err := project.Root()
 	if err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	if *outPath == "" {
 		*outPath = filepath.Join(root, MetricNamesFixture)
@@ -103,17 +97,17 @@ func ExporterMetricsCommand(ctx context.Context, args []string, stdout, stderr i
 	redisConfig, err := homelabRedisConfig(root)
 	if err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	bin, err := FindExporterBinaries()
 	if err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v (Debian packages redis-server and prometheus-redis-exporter)\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	workDir, err := os.MkdirTemp("", "exportermetrics-")
 	if err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	defer os.RemoveAll(workDir)
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -121,14 +115,14 @@ func ExporterMetricsCommand(ctx context.Context, args []string, stdout, stderr i
 	scrape, err := ScrapeExporters(ctx, bin, workDir, redisConfig)
 	if err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	if err := writeTo(*outPath, func(w io.Writer) error { return WriteMetricNames(w, scrape) }, stdout); err != nil {
 		fmt.Fprintf(stderr, "exportermetrics: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	fmt.Fprintf(stderr, "exportermetrics: %d names from redis_exporter %s, redis-server %s\n", len(scrape.Names), scrape.ExporterVersion, scrape.RedisVersion)
-	return exitOK
+	return exitcode.OK
 }
 
 // homelabRedisConfig is the master's effective redis.conf directives of the homelab

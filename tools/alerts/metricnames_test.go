@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -133,7 +134,7 @@ func TestDashboardAndRulesUseExportedMetrics(t *testing.T) {
 			kindRules, err := Rules(loadLayering(t, values.LayeringKind))
 			require.NoError(t, err)
 			queries := append(dashQueries, RuleQueries(rules)...)
-			queries = append(queries, RuleQueries(File{Groups: []Group{{Name: GroupName, Rules: kindRules}}})...)
+			queries = append(queries, RuleQueries(File{Groups: []Group{{Name: project.Release, Rules: kindRules}}})...)
 			problems, err := UnknownMetrics(queries, knownSet(names, rules))
 			require.NoError(t, err)
 			if len(tc.want) == 0 {

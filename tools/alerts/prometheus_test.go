@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -94,7 +95,7 @@ func TestDashboardAndRulesOnRealPrometheus(t *testing.T) {
 	target := func(exporter, pod string) map[string]any {
 		return map[string]any{
 			"targets": []string{exporter},
-			"labels":  map[string]string{"service": "redis-shared-metrics", "namespace": Namespace, "pod": pod, "container": "metrics", "endpoint": "http-metrics"},
+			"labels":  map[string]string{"service": "redis-shared-metrics", "namespace": project.Namespace, "pod": pod, "container": "metrics", "endpoint": "http-metrics"},
 		}
 	}
 	config, err := yaml.Marshal(map[string]any{

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"sigs.k8s.io/yaml"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -94,7 +95,7 @@ func projectRuleFile(t *testing.T) File {
 	t.Helper()
 	rules, err := Rules(loadLayering(t, values.LayeringHomelab))
 	require.NoError(t, err)
-	return File{Groups: []Group{{Name: GroupName, Rules: rules}}}
+	return File{Groups: []Group{{Name: project.Release, Rules: rules}}}
 }
 
 // Every alert needs a case where it fires and one where it must stay quiet, and the
@@ -153,7 +154,7 @@ func TestPromtoolFailsOnBrokenRules(t *testing.T) {
 		for _, m := range mutations {
 			t.Run(rule.Alert+"/"+m.name, func(t *testing.T) {
 				t.Parallel()
-				broken := File{Groups: []Group{{Name: GroupName, Rules: append([]Rule(nil), base.Groups[0].Rules...)}}}
+				broken := File{Groups: []Group{{Name: project.Release, Rules: append([]Rule(nil), base.Groups[0].Rules...)}}}
 				broken.Groups[0].Rules[i].Expr = m.expr
 				out, err := runPromtool(t, promtool, broken)
 				require.Error(t, err, "promtool passed with %s replaced by %q:\n%s", rule.Alert, m.expr, out)

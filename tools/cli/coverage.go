@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/safeio"
 )
@@ -20,25 +21,25 @@ func runCoverage(_ context.Context, args []string, streams IOStreams) int {
 		return code
 	}
 	if *format != "text" && *format != "json" {
-		return fail(streams, ExitBadInput, "--format %q: want text or json", *format)
+		return fail(streams, exitcode.CouldNotRun, "--format %q: want text or json", *format)
 	}
 	if *root == "" {
 		r, err := project.Root()
 		if err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 		*root = r
 	}
 	if err := safeio.CheckDir(*root); err != nil {
-		return fail(streams, ExitBadInput, "--root: %v", err) // could not run: nothing written
+		return fail(streams, exitcode.CouldNotRun, "--root: %v", err) // could not run: nothing written
 	}
 	cat, err := catalog.Load()
 	if err != nil {
-		return fail(streams, ExitBadInput, "%v", err)
+		return fail(streams, exitcode.CouldNotRun, "%v", err)
 	}
 	all, err := checks.Discover(*root)
 	if err != nil {
-		return fail(streams, ExitBadInput, "%v", err)
+		return fail(streams, exitcode.CouldNotRun, "%v", err)
 	}
 	rows := checks.Matrix(cat, all)
 	problems := checks.Gate(cat, all)
@@ -50,7 +51,7 @@ func runCoverage(_ context.Context, args []string, streams IOStreams) int {
 		enc := json.NewEncoder(streams.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(map[string]any{"rows": rows, "problems": msgs}); err != nil {
-			return fail(streams, ExitBadInput, "write coverage: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "write coverage: %v", err)
 		}
 	} else {
 		writeCoverageText(streams, rows)
@@ -59,9 +60,9 @@ func runCoverage(_ context.Context, args []string, streams IOStreams) int {
 		fmt.Fprintln(streams.ErrOut, "coverage: "+p.Error())
 	}
 	if len(problems) > 0 {
-		return ExitFindings
+		return exitcode.Failed
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func writeCoverageText(streams IOStreams, rows []checks.Row) {

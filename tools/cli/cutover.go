@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/cutover"
 	"github.com/redis-shared/conformance/tools/exitcode"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // cutoverActions are the subcommands of `conform cutover`, in runbook order.
@@ -26,21 +27,21 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Fprintf(streams.ErrOut, "usage: conform cutover %s --kubeconfig PATH [--context NAME] [flags]\n", joinActions())
 		if len(args) == 0 {
-			return ExitBadInput
+			return exitcode.CouldNotRun
 		}
-		return ExitOK
+		return exitcode.OK
 	}
 	action := args[0]
 	if !slices.Contains(cutoverActions, action) {
-		return fail(streams, ExitBadInput, "cutover: unknown action %q: want %s", action, joinActions())
+		return fail(streams, exitcode.CouldNotRun, "cutover: unknown action %q: want %s", action, joinActions())
 	}
 	fs := newFlagSet("cutover "+action, streams)
 	kubeconfig := fs.String("kubeconfig", "", "kubeconfig of the cluster (default: $KUBECONFIG or ~/.kube/config)")
 	kubeContext := fs.String("context", "", "kubeconfig context (default: the kubeconfig's current context)")
 	var o cutover.Options
-	fs.StringVar(&o.Namespace, "namespace", cutover.DefaultNamespace, "namespace of the beersystem Deployment and the old Redis")
-	fs.StringVar(&o.Deployment, "deployment", cutover.DefaultDeployment, "the beersystem Deployment")
-	fs.StringVar(&o.OldRedis, "old-redis", cutover.DefaultOldRedis, "name of the old Redis's Deployment/StatefulSet/Service")
+	fs.StringVar(&o.Namespace, "namespace", project.App, "namespace of the beersystem Deployment and the old Redis")
+	fs.StringVar(&o.Deployment, "deployment", project.App, "the beersystem Deployment")
+	fs.StringVar(&o.OldRedis, "old-redis", project.OldRedis, "name of the old Redis's Deployment/StatefulSet/Service")
 	fs.StringVar(&o.HostEnv, "host-env", "", "env var of the Redis host (default: guessed, REDIS and HOST)")
 	fs.StringVar(&o.PortEnv, "port-env", "", "env var of the Redis port (default: guessed, REDIS and PORT)")
 	fs.StringVar(&o.PasswordEnv, "password-env", "", "env var of the Redis password (default: guessed, REDIS and PASSWORD)")
@@ -65,19 +66,19 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	}
 	if err := checkCutoverFlags(fs, action); err != nil {
 		exitcode.UsageError(streams.ErrOut, fs.Name(), "%v", err)
-		return ExitBadInput
+		return exitcode.CouldNotRun
 	}
 	if o.Until != "" && o.Until != cutover.StepScaleDown {
-		return fail(streams, ExitBadInput, "cutover: --until %q: want %s", o.Until, cutover.StepScaleDown)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --until %q: want %s", o.Until, cutover.StepScaleDown)
 	}
 	if o.DataPlane.Wait <= 0 {
-		return fail(streams, ExitBadInput, "cutover: --dataplane-wait %s: want a positive duration", o.DataPlane.Wait)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --dataplane-wait %s: want a positive duration", o.DataPlane.Wait)
 	}
 	if o.DataPlane.AppClientName == "" {
 		o.DataPlane.AppClientName = o.Deployment
 	}
 	if *newSecret == "" {
-		*newSecret = fmt.Sprintf("%s/%s:%s", orDefault(o.RedisNamespace, cutover.DefaultRedisNamespace), orDefault(o.Secret, cutover.DefaultSecret), orDefault(o.SecretKey, cutover.DefaultSecretKey))
+		*newSecret = fmt.Sprintf("%s/%s:%s", orDefault(o.RedisNamespace, project.Namespace), orDefault(o.Secret, project.AuthSecret), orDefault(o.SecretKey, project.AuthPasswordKey))
 	}
 	endpoints := []struct {
 		flag, addr, secretFlag, secret string
@@ -85,41 +86,41 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	for _, ep := range endpoints {
 		if ep.addr != "" {
 			if _, _, err := net.SplitHostPort(ep.addr); err != nil {
-				return fail(streams, ExitBadInput, "cutover: %s %q: want host:port", ep.flag, ep.addr)
+				return fail(streams, exitcode.CouldNotRun, "cutover: %s %q: want host:port", ep.flag, ep.addr)
 			}
 		}
 		if ep.secret != "" {
 			if _, err := parseSecretRef(ep.secret); err != nil {
-				return fail(streams, ExitBadInput, "cutover: %s: %v", ep.secretFlag, err)
+				return fail(streams, exitcode.CouldNotRun, "cutover: %s: %v", ep.secretFlag, err)
 			}
 		}
 	}
 	if o.WaitTimeout <= 0 {
-		return fail(streams, ExitBadInput, "cutover: --timeout %s: want a positive duration", o.WaitTimeout)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --timeout %s: want a positive duration", o.WaitTimeout)
 	}
 	if *soakFlag < 0 {
-		return fail(streams, ExitBadInput, "cutover: --soak %s: want a positive duration", *soakFlag)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --soak %s: want a positive duration", *soakFlag)
 	}
 	// Known deviations are waivers in the report now (WAIVERS=, conform report
 	// --waivers), with an owner and an expiry, not a hard-coded gate mode.
 	if o.Gate.Mode == cutover.GateExceptCutover {
-		return fail(streams, ExitBadInput, "cutover: --gate %s is replaced by waivers: waive FR-015..FR-018 until the window ends in a waivers file (make conformance WAIVERS=file) and gate on %s", o.Gate.Mode, cutover.GateVerdictGo)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --gate %s is replaced by waivers: waive FR-015..FR-018 until the window ends in a waivers file (make conformance WAIVERS=file) and gate on %s", o.Gate.Mode, cutover.GateVerdictGo)
 	}
 	if o.Gate.Mode != cutover.GateVerdictGo {
-		return fail(streams, ExitBadInput, "cutover: --gate %q: want %s", o.Gate.Mode, cutover.GateVerdictGo)
+		return fail(streams, exitcode.CouldNotRun, "cutover: --gate %q: want %s", o.Gate.Mode, cutover.GateVerdictGo)
 	}
 	cs, err := cutoverClient(*kubeconfig, *kubeContext)
 	if err != nil {
-		return fail(streams, ExitBadInput, "cutover: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "cutover: %v", err)
 	}
 	if err := cutoverReachable(ctx, cs); err != nil {
-		return fail(streams, ExitBadInput, "cutover %s: could not run: %v", action, err)
+		return fail(streams, exitcode.CouldNotRun, "cutover %s: could not run: %v", action, err)
 	}
 	o.Log = streams.Out
 	if *newAddr != "" {
 		c, err := dataPlaneClient(ctx, cs, *newAddr, *newSecret)
 		if err != nil {
-			return fail(streams, ExitBadInput, "cutover: --new-redis-addr: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "cutover: --new-redis-addr: %v", err)
 		}
 		defer c.Close()
 		o.DataPlane.New, o.DataPlane.NewAddr = c, *newAddr
@@ -127,7 +128,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 	if *oldAddr != "" {
 		c, err := dataPlaneClient(ctx, cs, *oldAddr, *oldSecret)
 		if err != nil {
-			return fail(streams, ExitBadInput, "cutover: --old-redis-addr: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "cutover: --old-redis-addr: %v", err)
 		}
 		defer c.Close()
 		o.DataPlane.Old, o.DataPlane.OldAddr = c, *oldAddr
@@ -159,7 +160,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 			return fail(streams, cutoverFailCode(err), "cutover verify: %v", err)
 		}
 		fmt.Fprintf(streams.Out, "cutover verified: beersystem on %s, %d replicas Ready; downtime %.1f s, cut over at %s\n",
-			cutover.DefaultNewHost, st.Replicas, st.DowntimeSeconds, st.ReadyAt.Format(time.RFC3339))
+			project.MasterDNSName, st.Replicas, st.DowntimeSeconds, st.ReadyAt.Format(time.RFC3339))
 		if !o.DataPlane.Given() {
 			fmt.Fprintln(streams.Out, "data plane NOT checked: no --new-redis-addr and --old-redis-addr given, so the app's connections on the new Redis and none left on the old are unproven")
 		}
@@ -171,7 +172,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 		d.Soak = *soakFlag
 		if d.Soak == 0 {
 			if d.Soak, err = cutover.CatalogSoak(); err != nil {
-				return fail(streams, ExitBadInput, "cutover decommission: %v", err)
+				return fail(streams, exitcode.CouldNotRun, "cutover decommission: %v", err)
 			}
 		}
 		res, err := rb.Decommission(ctx, d)
@@ -190,7 +191,7 @@ func runCutover(ctx context.Context, args []string, streams IOStreams) int {
 			fmt.Fprintf(streams.Out, "%s %s\n", verb, obj)
 		}
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func joinActions() string { return strings.Join(cutoverActions, "|") }
@@ -212,7 +213,7 @@ func parseSecretRef(s string) (secretRef, error) {
 		return secretRef{}, fmt.Errorf("%q: want NAMESPACE/NAME[:KEY]", s)
 	}
 	if !hasKey {
-		key = cutover.DefaultSecretKey
+		key = project.AuthPasswordKey
 	}
 	return secretRef{Namespace: ns, Name: name, Key: key}, nil
 }

@@ -16,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/kubeenv"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
@@ -84,29 +85,29 @@ func TestCutoverCommandOnLocalControlPlane(t *testing.T) {
 		code   int
 		want   string
 	}{
-		{args: []string{"plan"}, code: ExitOK, want: "3. patch: REDIS_HOST=redis-shared-master.redis.svc.cluster.local, REDIS_PORT=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
-		{args: []string{"plan"}, code: ExitOK, want: "     - Deployment/brewlog/brewlog: container app env REDIS_URL names beersystem-redis.beersystem.svc.cluster.local"},
-		{args: []string{"plan", "--deployment", "beersystem-cm", "--old-redis", "beersystem-cache"}, code: ExitOK, want: "3. patch: ConfigMap beersystem-cm-settings key REDIS_HOST=redis-shared-master.redis.svc.cluster.local, ConfigMap beersystem-cm-settings key redis-port=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
-		{args: []string{"plan", "--until", "scale-down"}, code: ExitOK, want: "   apply stops here (--until scale-down): deploy and check the new Redis, then run apply again for 3-5"},
-		{args: []string{"plan", "--refuse-other-clients"}, code: ExitFindings, want: "0. preflight: NO-GO: other clients of the old Redis (refused by --refuse-other-clients): Deployment/brewlog/brewlog"},
-		{args: []string{"verify"}, code: ExitFindings, want: "no completed cutover recorded"},
-		{args: []string{"rollback"}, code: ExitOK, want: "nothing to do"},
-		{args: []string{"apply", "--timeout", "1m"}, code: ExitOK, want: "cutover done: downtime"},
-		{args: []string{"verify"}, code: ExitOK, want: "cutover verified: beersystem on redis-shared-master.redis.svc.cluster.local, 2 replicas Ready"},
-		{args: []string{"verify"}, code: ExitOK, want: "data plane NOT checked: no --new-redis-addr and --old-redis-addr given"},
-		{args: []string{"decommission", "--confirm"}, code: ExitFindings, want: "soak time is 24h0m0s"},
-		{args: []string{"decommission", "--soak", "1ns"}, code: ExitFindings, want: "other workloads still name the old Redis and would lose it (--ignore-other-clients goes ahead): Deployment/brewlog/brewlog"},
-		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients"}, code: ExitFindings, want: "no --old-redis-addr given"},
-		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: ExitFindings, want: "no command counts of the old Redis were recorded (apply and verify ran without --old-redis-addr)"},
-		{args: with(dataPlane, "verify"), code: ExitFindings, want: "PROBLEM: no app connection on the new Redis"},
-		{args: with(dataPlane, "verify"), code: ExitFindings, want: "app connections on the old Redis " + oldSrv.Addr + ": 0"},
-		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: ExitOK, want: "old Redis idle since the cutover: proven: 0 commands on the old Redis " + oldSrv.Addr},
-		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), before: touchOld, code: ExitFindings, want: "got 1 command(s) since"},
-		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: ExitOK, want: "would delete (run again with --confirm) Deployment/beersystem/beersystem-redis"},
-		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: ExitOK, want: "old Redis idle since the cutover: NOT proven: no data-plane access to the old Redis (--no-idle-proof)"},
-		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof", "--confirm"}, code: ExitOK, want: "deleted Service/beersystem/beersystem-redis"},
-		{args: []string{"rollback"}, code: ExitFindings, want: "rollback refused: the old Redis was decommissioned"},
-		{args: []string{"verify"}, code: ExitOK, want: "cutover verified"},
+		{args: []string{"plan"}, code: exitcode.OK, want: "3. patch: REDIS_HOST=redis-shared-master.redis.svc.cluster.local, REDIS_PORT=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
+		{args: []string{"plan"}, code: exitcode.OK, want: "     - Deployment/brewlog/brewlog: container app env REDIS_URL names beersystem-redis.beersystem.svc.cluster.local"},
+		{args: []string{"plan", "--deployment", "beersystem-cm", "--old-redis", "beersystem-cache"}, code: exitcode.OK, want: "3. patch: ConfigMap beersystem-cm-settings key REDIS_HOST=redis-shared-master.redis.svc.cluster.local, ConfigMap beersystem-cm-settings key redis-port=6379, REDIS_PASSWORD from Secret redis-shared-auth key redis-password (secretKeyRef)"},
+		{args: []string{"plan", "--until", "scale-down"}, code: exitcode.OK, want: "   apply stops here (--until scale-down): deploy and check the new Redis, then run apply again for 3-5"},
+		{args: []string{"plan", "--refuse-other-clients"}, code: exitcode.Failed, want: "0. preflight: NO-GO: other clients of the old Redis (refused by --refuse-other-clients): Deployment/brewlog/brewlog"},
+		{args: []string{"verify"}, code: exitcode.Failed, want: "no completed cutover recorded"},
+		{args: []string{"rollback"}, code: exitcode.OK, want: "nothing to do"},
+		{args: []string{"apply", "--timeout", "1m"}, code: exitcode.OK, want: "cutover done: downtime"},
+		{args: []string{"verify"}, code: exitcode.OK, want: "cutover verified: beersystem on redis-shared-master.redis.svc.cluster.local, 2 replicas Ready"},
+		{args: []string{"verify"}, code: exitcode.OK, want: "data plane NOT checked: no --new-redis-addr and --old-redis-addr given"},
+		{args: []string{"decommission", "--confirm"}, code: exitcode.Failed, want: "soak time is 24h0m0s"},
+		{args: []string{"decommission", "--soak", "1ns"}, code: exitcode.Failed, want: "other workloads still name the old Redis and would lose it (--ignore-other-clients goes ahead): Deployment/brewlog/brewlog"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients"}, code: exitcode.Failed, want: "no --old-redis-addr given"},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: exitcode.Failed, want: "no command counts of the old Redis were recorded (apply and verify ran without --old-redis-addr)"},
+		{args: with(dataPlane, "verify"), code: exitcode.Failed, want: "PROBLEM: no app connection on the new Redis"},
+		{args: with(dataPlane, "verify"), code: exitcode.Failed, want: "app connections on the old Redis " + oldSrv.Addr + ": 0"},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), code: exitcode.OK, want: "old Redis idle since the cutover: proven: 0 commands on the old Redis " + oldSrv.Addr},
+		{args: with(oldOnly, "decommission", "--soak", "1ns", "--ignore-other-clients"), before: touchOld, code: exitcode.Failed, want: "got 1 command(s) since"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: exitcode.OK, want: "would delete (run again with --confirm) Deployment/beersystem/beersystem-redis"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof"}, code: exitcode.OK, want: "old Redis idle since the cutover: NOT proven: no data-plane access to the old Redis (--no-idle-proof)"},
+		{args: []string{"decommission", "--soak", "1ns", "--ignore-other-clients", "--no-idle-proof", "--confirm"}, code: exitcode.OK, want: "deleted Service/beersystem/beersystem-redis"},
+		{args: []string{"rollback"}, code: exitcode.Failed, want: "rollback refused: the old Redis was decommissioned"},
+		{args: []string{"verify"}, code: exitcode.OK, want: "cutover verified"},
 	}
 	for _, s := range steps {
 		if s.before != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
 func TestCutoverBadInput(t *testing.T) {
@@ -41,7 +43,7 @@ func TestCutoverBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			code := runCutover(context.Background(), tc.args, IOStreams{Out: &out, ErrOut: &errOut})
-			assert.Equal(t, ExitBadInput, code)
+			assert.Equal(t, exitcode.CouldNotRun, code)
 			assert.Contains(t, errOut.String(), tc.want)
 			assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut.String()), "\n")+1, "one line: %q", errOut.String())
 			assert.Empty(t, out.String())

@@ -12,6 +12,7 @@ import (
 
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/kubeconn"
 )
 
@@ -57,7 +58,7 @@ func cutoverFailCode(err error) int {
 	case errors.As(err, &urlErr), errors.As(err, &netErr),
 		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled),
 		strings.Contains(err.Error(), kubeconn.ErrNoAnswer.Error()+" within"):
-		return ExitBadInput
+		return exitcode.CouldNotRun
 	}
-	return ExitFindings
+	return exitcode.Failed
 }

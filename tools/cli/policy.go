@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/policy"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
@@ -34,14 +35,14 @@ func runPolicy(ctx context.Context, args []string, streams IOStreams) int {
 		return code
 	}
 	if *format != "text" && *format != "json" {
-		return fail(streams, ExitBadInput, "policy: --format %q: want text or json", *format)
+		return fail(streams, exitcode.CouldNotRun, "policy: --format %q: want text or json", *format)
 	}
 	root, err := project.Root()
 	if err != nil {
-		return fail(streams, ExitBadInput, "policy: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: %v", err)
 	}
 	if _, err := values.ProjectFiles(root, *layering); err != nil {
-		return fail(streams, ExitBadInput, "policy: --layering: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: --layering: %v", err)
 	}
 	src := policy.ProjectSources{
 		Root:     root,
@@ -54,37 +55,37 @@ func runPolicy(ctx context.Context, args []string, streams IOStreams) int {
 	}
 	cat, err := catalog.Load()
 	if err != nil {
-		return fail(streams, ExitBadInput, "policy: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: %v", err)
 	}
 	gate, err := policy.NewGate(ctx, policyPathOr(*policiesDir, filepath.Join(root, "policies")), cat)
 	if err != nil {
-		return fail(streams, ExitBadInput, "policy: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: %v", err)
 	}
 	in, err := policy.LoadProjectInput(ctx, src)
 	if err != nil {
-		return fail(streams, ExitBadInput, "policy: bad input: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: bad input: %v", err)
 	}
 	run, err := gate.Evaluate(ctx, in)
 	if err != nil {
 		var inputErr *policy.InputError
 		if errors.As(err, &inputErr) {
-			return fail(streams, ExitBadInput, "policy: bad input: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "policy: bad input: %v", err)
 		}
-		return fail(streams, ExitBadInput, "policy: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "policy: %v", err)
 	}
 	if *format == "json" {
 		enc := json.NewEncoder(streams.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(run); err != nil {
-			return fail(streams, ExitBadInput, "policy: write JSON: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "policy: write JSON: %v", err)
 		}
 	} else {
 		writePolicyText(streams.Out, run)
 	}
 	if !run.Passed() {
-		return ExitFindings
+		return exitcode.Failed
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func writePolicyText(w io.Writer, run policy.Run) {

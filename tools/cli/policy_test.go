@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/policy"
 )
 
@@ -35,7 +36,7 @@ func TestPolicyPassesOnTheProjectInBothLayerings(t *testing.T) {
 	for _, layering := range []string{"homelab", "kind"} {
 		t.Run(layering, func(t *testing.T) {
 			code, out, errOut := runPolicyCmd(t, "--layering", layering, "--rendered", goodRendered(t))
-			assert.Equal(t, ExitOK, code, "stdout: %s\nstderr: %s", out, errOut)
+			assert.Equal(t, exitcode.OK, code, "stdout: %s\nstderr: %s", out, errOut)
 			assert.Contains(t, out, "0 failed")
 		})
 	}
@@ -47,7 +48,7 @@ func TestPolicyOverlayWithViolationsExitsOneWithJSON(t *testing.T) {
 	// The gate renders the pinned chart with the overlay itself: the open range shows
 	// in the rendered Service and NetworkPolicy.
 	code, out, _ := runPolicyCmd(t, "--values", overlay, "--format", "json")
-	require.Equal(t, ExitFindings, code)
+	require.Equal(t, exitcode.Failed, code)
 	var run policy.Run
 	require.NoError(t, json.Unmarshal([]byte(out), &run))
 	assert.Equal(t, policy.ResultSchemaVersion, run.SchemaVersion)
@@ -74,7 +75,7 @@ func TestPolicyBadInputExitsTwoWithOneLine(t *testing.T) {
 	for name, args := range cases {
 		t.Run(name, func(t *testing.T) {
 			code, out, errOut := runPolicyCmd(t, args...)
-			assert.Equal(t, ExitBadInput, code)
+			assert.Equal(t, exitcode.CouldNotRun, code)
 			assert.Empty(t, out)
 			assert.NotEmpty(t, errOut)
 			if name != "stray argument" {

@@ -10,8 +10,9 @@ import (
 
 	"k8s.io/client-go/tools/clientcmd"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
-	"github.com/redis-shared/conformance/tools/target"
 )
 
 // runPreflight is `conform preflight`: the first step of `make conformance`. It says
@@ -48,35 +49,35 @@ func runPreflight(_ context.Context, args []string, streams IOStreams) int {
 	case "kube":
 		kc, err := resolveKube(*kubeconfig, *kubeContext)
 		if err != nil {
-			return fail(streams, ExitBadInput, "preflight: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "preflight: %v", err)
 		}
-		facts[report.FactKubeServer], facts[report.FactKubeContext], facts[report.FactKubeNamespace] = kc.Server, kc.Context, target.KubeNamespace
+		facts[report.FactKubeServer], facts[report.FactKubeContext], facts[report.FactKubeNamespace] = kc.Server, kc.Context, project.Namespace
 		// A refusal is the only line: it names the server and context itself.
 		if *disruptive && *confirm != kc.Context {
 			if *confirm == "" {
-				return fail(streams, ExitBadInput, "preflight: DISRUPTIVE=1 deletes the Redis pods of context %q (%s): confirm with CONFIRM=%s", kc.Context, kc.Server, kc.Context)
+				return fail(streams, exitcode.CouldNotRun, "preflight: DISRUPTIVE=1 deletes the Redis pods of context %q (%s): confirm with CONFIRM=%s", kc.Context, kc.Server, kc.Context)
 			}
-			return fail(streams, ExitBadInput, "preflight: CONFIRM=%s does not name the context about to be disrupted, %q (%s)", *confirm, kc.Context, kc.Server)
+			return fail(streams, exitcode.CouldNotRun, "preflight: CONFIRM=%s does not name the context about to be disrupted, %q (%s)", *confirm, kc.Context, kc.Server)
 		}
 		fmt.Fprintf(streams.Out, "conformance: target kube: API server %s, context %s, namespace %s; disruptive checks: %s\n",
-			kc.Server, kc.Context, target.KubeNamespace,
+			kc.Server, kc.Context, project.Namespace,
 			yesNo(*disruptive, "YES (Redis pods deleted with grace 0, confirmed for context "+kc.Context+")", "no (DISRUPTIVE=1 CONFIRM="+kc.Context+" to run them)"))
 	default:
-		return fail(streams, ExitBadInput, "preflight: --target %q: want sandbox or kube", *tgt)
+		return fail(streams, exitcode.CouldNotRun, "preflight: --target %q: want sandbox or kube", *tgt)
 	}
 	if *factsOut != "" {
 		raw, err := json.MarshalIndent(facts, "", "  ")
 		if err != nil {
-			return fail(streams, ExitBadInput, "preflight: facts: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "preflight: facts: %v", err)
 		}
 		if err := os.MkdirAll(filepath.Dir(*factsOut), 0o755); err != nil {
-			return fail(streams, ExitBadInput, "preflight: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "preflight: %v", err)
 		}
 		if err := os.WriteFile(*factsOut, append(raw, '\n'), 0o644); err != nil {
-			return fail(streams, ExitBadInput, "preflight: write facts: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "preflight: write facts: %v", err)
 		}
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 // kubeTarget is the cluster a kubeconfig context points at.

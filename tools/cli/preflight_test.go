@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 )
@@ -53,12 +54,12 @@ func TestPreflight(t *testing.T) {
 
 	t.Run("kube: server, context and namespace first", func(t *testing.T) {
 		code, out, errOut := runCmd(t, runPreflight, "--target", "kube", "--kubeconfig", kubeconfig, "--facts", facts)
-		assert.Equal(t, ExitOK, code, errOut)
+		assert.Equal(t, exitcode.OK, code, errOut)
 		assert.Equal(t, "conformance: target kube: API server https://127.0.0.1:16443, context homelab, namespace redis; disruptive checks: no (DISRUPTIVE=1 CONFIRM=homelab to run them)\n", out)
 	})
 	t.Run("--context picks another context", func(t *testing.T) {
 		code, out, _ := runCmd(t, runPreflight, "--target", "kube", "--kubeconfig", kubeconfig, "--context", "kind-redis-shared")
-		assert.Equal(t, ExitOK, code)
+		assert.Equal(t, exitcode.OK, code)
 		assert.Contains(t, out, "API server https://127.0.0.1:26443, context kind-redis-shared,")
 	})
 	refusals := []struct {
@@ -73,7 +74,7 @@ func TestPreflight(t *testing.T) {
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runCmd(t, runPreflight, append([]string{"--target", "kube", "--kubeconfig", kubeconfig}, tc.args...)...)
-			assert.Equal(t, ExitBadInput, code)
+			assert.Equal(t, exitcode.CouldNotRun, code)
 			assert.Contains(t, errOut, tc.want)
 			assert.Equal(t, 1, strings.Count(errOut, "\n"), "one line: %q", errOut)
 			assert.Empty(t, out, "nothing else is said before a refusal")
@@ -82,7 +83,7 @@ func TestPreflight(t *testing.T) {
 	t.Run("confirmed disruptive run: the facts for the report", func(t *testing.T) {
 		code, out, errOut := runCmd(t, runPreflight, "--target", "kube", "--kubeconfig", kubeconfig, "--context", "kind-redis-shared",
 			"--disruptive", "--confirm", "kind-redis-shared", "--static=false", "--values", "a.yaml", "--values", "b.yaml", "--facts", facts)
-		require.Equal(t, ExitOK, code, errOut)
+		require.Equal(t, exitcode.OK, code, errOut)
 		assert.Contains(t, out, "disruptive checks: YES (Redis pods deleted with grace 0, confirmed for context kind-redis-shared)")
 		got, err := report.ReadFacts(facts)
 		require.NoError(t, err)
@@ -93,14 +94,14 @@ func TestPreflight(t *testing.T) {
 	})
 	t.Run("sandbox needs no kubeconfig", func(t *testing.T) {
 		code, out, _ := runCmd(t, runPreflight, "--target", "sandbox", "--disruptive")
-		assert.Equal(t, ExitOK, code)
+		assert.Equal(t, exitcode.OK, code)
 		assert.Contains(t, out, "conformance: target sandbox (this machine); disruptive checks: yes")
 	})
 }
 
 func TestCutoverGateExceptCutoverIsReplacedByWaivers(t *testing.T) {
 	code, out, errOut := runCmd(t, runCutover, "apply", "--kubeconfig", filepath.Join(t.TempDir(), "none"), "--report", "r.json", "--gate", "except-cutover")
-	assert.Equal(t, ExitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Contains(t, errOut, "--gate except-cutover is replaced by waivers")
 	assert.Equal(t, 1, strings.Count(errOut, "\n"))
 	assert.Empty(t, out)
@@ -137,7 +138,7 @@ func TestReportWaiversEndToEnd(t *testing.T) {
 
 	out := filepath.Join(dir, "out")
 	code, stdout, errOut := runCmd(t, runReport, "--root", root, "--out", out, "--commit", "test", "--waivers", valid)
-	require.Equal(t, ExitOK, code, errOut)
+	require.Equal(t, exitcode.OK, code, errOut)
 	assert.True(t, strings.HasPrefix(stdout, "GO: "), stdout)
 	assert.Contains(t, stdout, fmt.Sprintf("0 passed, 0 failed, 0 skipped, 0 not run, %d waived", len(cat.Requirements)))
 	rep, err := report.ReadReport(out)
@@ -147,14 +148,14 @@ func TestReportWaiversEndToEnd(t *testing.T) {
 	assert.NoError(t, err, "report.html is written with the others")
 
 	code, stdout, _ = runCmd(t, runReport, "--root", root, "--out", out, "--commit", "test", "--waivers", oneExpired)
-	assert.Equal(t, ExitFindings, code)
+	assert.Equal(t, exitcode.Failed, code)
 	assert.Contains(t, stdout, "\nNO-GO: ")
 	assert.Contains(t, stdout, "0 passed, 1 failed, 0 skipped, 0 not run, 27 waived")
 	assert.Contains(t, stdout, "FAIL    SC-001")
 	assert.Contains(t, stdout, "waiver expired on 2020-01-01")
 
 	code, stdout, errOut = runCmd(t, runReport, "--root", root, "--out", out, "--commit", "test", "--waivers", malformed)
-	assert.Equal(t, ExitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Equal(t, "conform: waivers file "+malformed+": waivers[0] (SC-001): expires \"next week\": want a date YYYY-MM-DD\n", errOut)
 	assert.Empty(t, stdout)
 }
@@ -165,18 +166,18 @@ func TestReportDiffOfTwoRuns(t *testing.T) {
 	dir := t.TempDir()
 	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
 	code, _, errOut := runCmd(t, runReport, "--root", root, "--out", a, "--commit", "test", "--history")
-	require.Equal(t, ExitFindings, code, errOut)
+	require.Equal(t, exitcode.Failed, code, errOut)
 	code, _, errOut = runCmd(t, runReport, "--root", root, "--out", b, "--commit", "test")
-	require.Equal(t, ExitFindings, code, errOut)
+	require.Equal(t, exitcode.Failed, code, errOut)
 	code, stdout, errOut := runCmd(t, runReport, "--diff", filepath.Join(a, report.LatestLink), filepath.Join(b, "report.json"))
-	require.Equal(t, ExitOK, code, errOut)
+	require.Equal(t, exitcode.OK, code, errOut)
 	assert.Contains(t, stdout, "no status flip and no changed latency or rate figure")
 
 	code, _, errOut = runCmd(t, runReport, "--diff", a)
-	assert.Equal(t, ExitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Contains(t, errOut, "want two runs")
 	code, _, errOut = runCmd(t, runReport, "--diff", a, filepath.Join(dir, "none"))
-	assert.Equal(t, ExitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Equal(t, 1, strings.Count(errOut, "\n"), errOut)
 	var js json.RawMessage
 	raw, err := os.ReadFile(filepath.Join(b, "report.json"))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 )
@@ -25,25 +26,25 @@ func runProgress(_ context.Context, args []string, streams IOStreams) int {
 		return code
 	}
 	if *out == "" {
-		return fail(streams, ExitBadInput, "progress: --out FILE is required")
+		return fail(streams, exitcode.CouldNotRun, "progress: --out FILE is required")
 	}
 	if *root == "" {
 		r, err := project.Root()
 		if err != nil {
-			return fail(streams, ExitBadInput, "progress: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "progress: %v", err)
 		}
 		*root = r
 	}
 	all, err := checks.Discover(*root)
 	if err != nil {
-		return fail(streams, ExitBadInput, "progress: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "progress: %v", err)
 	}
 	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-		return fail(streams, ExitBadInput, "progress: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "progress: %v", err)
 	}
 	f, err := os.Create(*out)
 	if err != nil {
-		return fail(streams, ExitBadInput, "progress: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "progress: %v", err)
 	}
 	progress := report.NewProgress(all, *evidencePath)
 	// The key figure of a check is its requirement's judged one; without the catalog
@@ -61,8 +62,8 @@ func runProgress(_ context.Context, args []string, streams IOStreams) int {
 		runErr = fmt.Errorf("progress: close %s: %w", *out, err)
 	}
 	if runErr != nil {
-		return fail(streams, ExitBadInput, "%v", runErr)
+		return fail(streams, exitcode.CouldNotRun, "%v", runErr)
 	}
 	fmt.Fprintf(streams.Out, "checks finished: %d passed, %d failed, %d skipped (the report judges the requirements)\n", counts.Pass, counts.Fail, counts.Skip)
-	return ExitOK
+	return exitcode.OK
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 	"github.com/redis-shared/conformance/tools/safeio"
@@ -39,43 +40,43 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 		return code
 	}
 	if *target != "sandbox" && *target != "kube" {
-		return fail(streams, ExitBadInput, "--target %q: want sandbox or kube", *target)
+		return fail(streams, exitcode.CouldNotRun, "--target %q: want sandbox or kube", *target)
 	}
 	if *root == "" {
 		r, err := project.Root()
 		if err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 		*root = r
 	}
 	if err := safeio.CheckDir(*root); err != nil {
-		return fail(streams, ExitBadInput, "--root: %v", err) // could not run: nothing written
+		return fail(streams, exitcode.CouldNotRun, "--root: %v", err) // could not run: nothing written
 	}
 	cat, err := catalog.Load()
 	if err != nil {
-		return fail(streams, ExitBadInput, "%v", err)
+		return fail(streams, exitcode.CouldNotRun, "%v", err)
 	}
 	all, err := checks.Discover(*root)
 	if err != nil {
-		return fail(streams, ExitBadInput, "%v", err)
+		return fail(streams, exitcode.CouldNotRun, "%v", err)
 	}
 	in := report.Inputs{Catalog: cat, Checks: all, Target: *target, Now: time.Now()}
 	if *policyFile != "" {
 		if in.Policy, err = report.ReadPolicyRun(*policyFile); err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 	}
 	for _, f := range testFiles {
 		run, err := report.ReadTestEvents(f)
 		if err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 		in.Tests = in.Tests.Merge(run)
 	}
 	for _, f := range evidenceFiles {
 		records, err := evidence.ReadFile(f)
 		if err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 		in.Evidence = append(in.Evidence, records...)
 	}
@@ -86,13 +87,13 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 	var waivers []report.Waiver
 	if *waiversFile != "" {
 		if waivers, err = report.ReadWaivers(*waiversFile, cat); err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 	}
 	var runFacts map[string]string
 	if *factsFile != "" {
 		if runFacts, err = report.ReadFacts(*factsFile); err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 	}
 	rep := report.Build(in)
@@ -105,7 +106,7 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 	// Waivers are a separate step after the status computation.
 	report.ApplyWaivers(&rep, waivers, in.Now)
 	if err := writeReport(*outDir, rep, in.Evidence); err != nil {
-		return fail(streams, ExitBadInput, "%v", err)
+		return fail(streams, exitcode.CouldNotRun, "%v", err)
 	}
 	printOpen(streams, rep)
 	// Requirements and checks, each by status (report.CountsLine, as in report.md).
@@ -115,14 +116,14 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 	if *history {
 		dir, err := report.SaveRun(*outDir, in.Now)
 		if err != nil {
-			return fail(streams, ExitBadInput, "%v", err)
+			return fail(streams, exitcode.CouldNotRun, "%v", err)
 		}
 		fmt.Fprintf(streams.Out, "run kept in %s (%s points at it)\n", dir, filepath.Join(*outDir, report.LatestLink))
 	}
 	if rep.Verdict == report.VerdictGo {
-		return ExitOK
+		return exitcode.OK
 	}
-	return ExitFindings
+	return exitcode.Failed
 }
 
 func writeReport(dir string, rep report.Report, records []evidence.Record) error {
@@ -205,15 +206,15 @@ func runReportDiff(args []string, streams IOStreams) int {
 		rest = fs.Args()[1:]
 	}
 	if len(runs) != 2 {
-		return fail(streams, ExitBadInput, "report --diff: want two runs (run folders such as out/runs/<time> or out/latest, or report.json files), got %d", len(runs))
+		return fail(streams, exitcode.CouldNotRun, "report --diff: want two runs (run folders such as out/runs/<time> or out/latest, or report.json files), got %d", len(runs))
 	}
 	a, err := report.ReadReport(runs[0])
 	if err != nil {
-		return fail(streams, ExitBadInput, "report --diff: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "report --diff: %v", err)
 	}
 	b, err := report.ReadReport(runs[1])
 	if err != nil {
-		return fail(streams, ExitBadInput, "report --diff: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "report --diff: %v", err)
 	}
 	lines := report.Diff(a, b, report.DiffOptions{AllFigures: *all})
 	fmt.Fprintf(streams.Out, "%s (%s, %s) -> %s (%s, %s)\n", runs[0], a.Verdict, a.GeneratedAt.Format("2006-01-02 15:04Z"), runs[1], b.Verdict, b.GeneratedAt.Format("2006-01-02 15:04Z"))
@@ -223,5 +224,5 @@ func runReportDiff(args []string, streams IOStreams) int {
 	for _, l := range lines {
 		fmt.Fprintln(streams.Out, "  "+l)
 	}
-	return ExitOK
+	return exitcode.OK
 }

@@ -12,13 +12,6 @@ import (
 	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
-// Exit codes shared by every command: the project's one table (tools/exitcode).
-const (
-	ExitOK       = exitcode.OK          // success, GO, all checks passed
-	ExitFindings = exitcode.Failed      // ran, and found something wrong (NO-GO, violations, unhealthy)
-	ExitBadInput = exitcode.CouldNotRun // could not run: bad flags, unreadable or malformed input, unreachable target
-)
-
 // IOStreams are the streams a command reads and writes.
 type IOStreams struct {
 	In     io.Reader
@@ -49,11 +42,11 @@ func commands() []command {
 func Main(ctx context.Context, args []string, streams IOStreams) int {
 	if len(args) == 0 {
 		exitcode.UsageError(streams.ErrOut, "conform", "missing command")
-		return ExitBadInput
+		return exitcode.CouldNotRun
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(streams.ErrOut)
-		return ExitOK
+		return exitcode.OK
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -61,7 +54,7 @@ func Main(ctx context.Context, args []string, streams IOStreams) int {
 		}
 	}
 	exitcode.UsageError(streams.ErrOut, "conform", "unknown command %q", args[0])
-	return ExitBadInput
+	return exitcode.CouldNotRun
 }
 
 func usage(w io.Writer) {

@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/sandbox"
 	"github.com/redis-shared/conformance/tools/values"
@@ -27,11 +28,11 @@ exit codes: 0 ok/healthy, 1 did not come up / unhealthy / left something, 2 coul
 // runSandbox is `conform sandbox`.
 func runSandbox(ctx context.Context, args []string, streams IOStreams) int {
 	if len(args) == 0 {
-		return fail(streams, ExitBadInput, "sandbox: missing subcommand: up, down, status or supervise (see conform sandbox --help)")
+		return fail(streams, exitcode.CouldNotRun, "sandbox: missing subcommand: up, down, status or supervise (see conform sandbox --help)")
 	}
 	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		fmt.Fprintln(streams.ErrOut, sandboxUsage)
-		return ExitOK
+		return exitcode.OK
 	}
 	sub := args[0]
 	fs := newFlagSet("sandbox "+sub, streams)
@@ -52,52 +53,52 @@ func runSandbox(ctx context.Context, args []string, streams IOStreams) int {
 		return sandboxStatus(ctx, *stateDir, *asJSON, streams)
 	case "supervise":
 		if err := sandbox.Supervise(ctx, *stateDir); err != nil {
-			return fail(streams, ExitFindings, "sandbox supervise: %v", err)
+			return fail(streams, exitcode.Failed, "sandbox supervise: %v", err)
 		}
-		return ExitOK
+		return exitcode.OK
 	default:
-		return fail(streams, ExitBadInput, "sandbox: unknown subcommand %q (want up, down, status or supervise)", sub)
+		return fail(streams, exitcode.CouldNotRun, "sandbox: unknown subcommand %q (want up, down, status or supervise)", sub)
 	}
 }
 
 func sandboxUp(ctx context.Context, root string, extra []string, stateDir string, streams IOStreams) int {
 	if err := sandbox.CheckPrivileges(); err != nil {
-		return fail(streams, ExitBadInput, "sandbox up: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox up: %v", err)
 	}
 	if root == "" {
 		r, err := project.Root()
 		if err != nil {
-			return fail(streams, ExitBadInput, "sandbox up: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "sandbox up: %v", err)
 		}
 		root = r
 	}
 	files, err := values.ProjectFiles(root, values.LayeringHomelab)
 	if err != nil {
-		return fail(streams, ExitBadInput, "sandbox up: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox up: %v", err)
 	}
 	for _, f := range extra {
 		abs, err := filepath.Abs(f)
 		if err != nil {
-			return fail(streams, ExitBadInput, "sandbox up: --values %s: %v", f, err)
+			return fail(streams, exitcode.CouldNotRun, "sandbox up: --values %s: %v", f, err)
 		}
 		files = append(files, abs)
 	}
 	// The coalesced tree (chart defaults included), as the chart and the gate see it.
 	tree, err := values.LoadCoalesced(ctx, root, files...)
 	if err != nil {
-		return fail(streams, ExitBadInput, "sandbox up: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox up: %v", err)
 	}
 	cfg, err := sandbox.ConfigFromValues(tree)
 	if err != nil {
-		return fail(streams, ExitBadInput, "sandbox up: values: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox up: values: %v", err)
 	}
 	start := time.Now()
 	st, err := sandbox.Up(ctx, cfg, sandbox.Options{StateDir: stateDir, ValuesFiles: files})
 	switch {
 	case errors.Is(err, sandbox.ErrPrivileges), errors.Is(err, sandbox.ErrAlreadyUp):
-		return fail(streams, ExitBadInput, "sandbox up: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox up: %v", err)
 	case err != nil:
-		return fail(streams, ExitFindings, "sandbox up: %v", err)
+		return fail(streams, exitcode.Failed, "sandbox up: %v", err)
 	}
 	out := streams.Out
 	fmt.Fprintf(out, "sandbox %s up in %s\n", st.ID, time.Since(start).Round(time.Millisecond))
@@ -118,7 +119,7 @@ func sandboxUp(ctx context.Context, root string, extra []string, stateDir string
 		// beersystem's own Redis, which the cutover rehearsal moves away from.
 		fmt.Fprintf(out, "  %-14s %s (%s; password file %s)\n", st.OldRedis.Name, st.OldRedis.Addr, st.OldRedis.Service, st.OldRedis.PasswordFile)
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func sandboxDown(ctx context.Context, stateDir string, streams IOStreams) int {
@@ -126,28 +127,28 @@ func sandboxDown(ctx context.Context, stateDir string, streams IOStreams) int {
 	err := sandbox.Down(ctx, stateDir)
 	switch {
 	case errors.Is(err, sandbox.ErrPrivileges):
-		return fail(streams, ExitBadInput, "sandbox down: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox down: %v", err)
 	case err != nil:
-		return fail(streams, ExitFindings, "sandbox down: %v", err)
+		return fail(streams, exitcode.Failed, "sandbox down: %v", err)
 	}
 	fmt.Fprintf(streams.Out, "sandbox down in %s\n", time.Since(start).Round(time.Millisecond))
-	return ExitOK
+	return exitcode.OK
 }
 
 func sandboxStatus(ctx context.Context, stateDir string, asJSON bool, streams IOStreams) int {
 	if err := sandbox.CheckPrivileges(); err != nil {
-		return fail(streams, ExitBadInput, "sandbox status: %v", err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox status: %v", err)
 	}
 	st, err := sandbox.LoadState(stateDir)
 	if err != nil {
-		return fail(streams, ExitBadInput, "sandbox status: no sandbox in %s: %v", stateDir, err)
+		return fail(streams, exitcode.CouldNotRun, "sandbox status: no sandbox in %s: %v", stateDir, err)
 	}
 	report := st.Check(ctx, sandbox.CheckOptions{Targets: true})
 	if asJSON {
 		enc := json.NewEncoder(streams.Out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(report); err != nil {
-			return fail(streams, ExitBadInput, "sandbox status: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "sandbox status: %v", err)
 		}
 	} else {
 		w := tabwriter.NewWriter(streams.Out, 0, 4, 2, ' ', 0)
@@ -164,14 +165,14 @@ func sandboxStatus(ctx context.Context, stateDir string, asJSON bool, streams IO
 			fmt.Fprintf(w, "prometheus ready: %v, rules: %d, targets: %s\n", p.Ready, p.Rules, strings.Join(targets, " "))
 		}
 		if err := w.Flush(); err != nil {
-			return fail(streams, ExitBadInput, "sandbox status: %v", err)
+			return fail(streams, exitcode.CouldNotRun, "sandbox status: %v", err)
 		}
 	}
 	if problems := report.Problems(); len(problems) > 0 {
 		fmt.Fprintln(streams.ErrOut, "unhealthy: "+strings.Join(problems, "; "))
-		return ExitFindings
+		return exitcode.Failed
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func dash(s string) string {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/kubeenv"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 )
 
@@ -70,9 +71,9 @@ var variants = []variant{
 		},
 		wantEnv: map[string]string{
 			"APP_ENV":        "production",
-			"REDIS_HOST":     DefaultNewHost,
+			"REDIS_HOST":     project.MasterDNSName,
 			"REDIS_PORT":     "6379",
-			"REDIS_PASSWORD": "secret:" + DefaultSecret + "/" + DefaultSecretKey,
+			"REDIS_PASSWORD": "secret:" + project.AuthSecret + "/" + project.AuthPasswordKey,
 		},
 		oldPassword: "old-stand-in-password",
 	},
@@ -86,10 +87,10 @@ var variants = []variant{
 		wantEnv: map[string]string{
 			"APP_ENV":        "production",
 			"REDIS_PORT":     "configMap:beersystem-cm-settings/redis-port",
-			"REDIS_PASSWORD": "secret:" + DefaultSecret + "/" + DefaultSecretKey,
+			"REDIS_PASSWORD": "secret:" + project.AuthSecret + "/" + project.AuthPasswordKey,
 		},
 		wantConfigMap: map[string]string{
-			"REDIS_HOST":        DefaultNewHost,
+			"REDIS_HOST":        project.MasterDNSName,
 			"REDIS_PASSWORD":    "old-cm-stand-in-password",
 			"CACHE_TTL_SECONDS": "300",
 			"redis-port":        "6379",
@@ -144,17 +145,17 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 
 	t.Run("preflight refuses a different password in beersystem", func(t *testing.T) {
 		original := deployment(t, ctx, cs, "beersystem")
-		own, err := cs.CoreV1().Secrets("redis").Get(ctx, kubeenv.AuthSecret, metav1.GetOptions{})
+		own, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 		require.NoError(t, err)
-		secrets := cs.CoreV1().Secrets("beersystem")
+		secrets := cs.CoreV1().Secrets(project.App)
 		require.NoError(t, env.PutAuthSecret(ctx, secrets, "not-the-shared-password"))
 		t.Cleanup(func() {
-			assert.NoError(t, env.PutAuthSecret(context.WithoutCancel(ctx), secrets, string(own.Data[kubeenv.AuthPasswordKey])))
+			assert.NoError(t, env.PutAuthSecret(context.WithoutCancel(ctx), secrets, string(own.Data[project.AuthPasswordKey])))
 		})
 		_, err = runbook(t, variants[0], nil).Apply(ctx)
 		require.ErrorContains(t, err, "differs between redis and beersystem (SHA-256)")
 		assert.NotContains(t, err.Error(), "not-the-shared-password")
-		assert.NotContains(t, err.Error(), string(own.Data[kubeenv.AuthPasswordKey]))
+		assert.NotContains(t, err.Error(), string(own.Data[project.AuthPasswordKey]))
 		after := deployment(t, ctx, cs, "beersystem")
 		assert.Equal(t, original.ResourceVersion, after.ResourceVersion, "a refused preflight wrote to the Deployment")
 	})
@@ -197,12 +198,12 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		v := variants[0]
 		require.NoError(t, runbook(t, v, nil).Rollback(ctx))
 		// The new Redis is not deployed yet: tofu has not written its Secret.
-		redisSecrets := cs.CoreV1().Secrets("redis")
-		own, err := redisSecrets.Get(ctx, kubeenv.AuthSecret, metav1.GetOptions{})
+		redisSecrets := cs.CoreV1().Secrets(project.Namespace)
+		own, err := redisSecrets.Get(ctx, project.AuthSecret, metav1.GetOptions{})
 		require.NoError(t, err)
-		require.NoError(t, redisSecrets.Delete(ctx, kubeenv.AuthSecret, metav1.DeleteOptions{}))
+		require.NoError(t, redisSecrets.Delete(ctx, project.AuthSecret, metav1.DeleteOptions{}))
 		deploy := func() error {
-			return env.PutAuthSecret(context.WithoutCancel(ctx), redisSecrets, string(own.Data[kubeenv.AuthPasswordKey]))
+			return env.PutAuthSecret(context.WithoutCancel(ctx), redisSecrets, string(own.Data[project.AuthPasswordKey]))
 		}
 		t.Cleanup(func() { assert.NoError(t, deploy()) })
 		untilScaleDown := New(cs, Options{Until: StepScaleDown, WaitTimeout: time.Minute, Now: clock.Now, Log: testLog{t}})
@@ -278,7 +279,7 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 		for _, v := range variants {
 			_, err = runbook(t, v, nil).Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true, NoIdleProof: true})
 			require.ErrorContains(t, err, "decommission refused: the cutover at")
-			_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+			_, err = cs.AppsV1().Deployments(project.App).Get(ctx, v.oldRedis, metav1.GetOptions{})
 			require.NoError(t, err, "old Redis %s still there after the refusal", v.oldRedis)
 		}
 		clock.Advance(soak)
@@ -299,7 +300,7 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 				wantObjects := []string{"Deployment/beersystem/" + v.oldRedis, "Service/beersystem/" + v.oldRedis}
 				assert.Equal(t, wantObjects, would.Objects)
 				assert.Contains(t, would.IdleProof, "NOT proven")
-				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				_, err = cs.AppsV1().Deployments(project.App).Get(ctx, v.oldRedis, metav1.GetOptions{})
 				require.NoError(t, err, "old Redis still there without --confirm")
 
 				// beersystem (env) goes with the idle proof on the data plane, the
@@ -314,9 +315,9 @@ func TestCutoverOnLocalControlPlane(t *testing.T) {
 				deleted, err := decommission()
 				require.NoError(t, err)
 				assert.Equal(t, wantObjects, deleted.Objects)
-				_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				_, err = cs.AppsV1().Deployments(project.App).Get(ctx, v.oldRedis, metav1.GetOptions{})
 				assert.True(t, notFound(err), "old Redis Deployment deleted: %v", err)
-				_, err = cs.CoreV1().Services("beersystem").Get(ctx, v.oldRedis, metav1.GetOptions{})
+				_, err = cs.CoreV1().Services(project.App).Get(ctx, v.oldRedis, metav1.GetOptions{})
 				assert.True(t, notFound(err), "old Redis Service deleted: %v", err)
 
 				st, err := rb.Verify(ctx)
@@ -500,7 +501,7 @@ func runScenarios(t *testing.T, ctx context.Context, cs kubernetes.Interface, v 
 		_, err := runbook(t, v, func(_ context.Context, step string) error {
 			if step == StepScaleUp {
 				if v.configMap != "" {
-					assert.Equal(t, DefaultNewHost, configMapData(t, ctx, cs, v.configMap)["REDIS_HOST"], "the ConfigMap was patched before the failure")
+					assert.Equal(t, project.MasterDNSName, configMapData(t, ctx, cs, v.configMap)["REDIS_HOST"], "the ConfigMap was patched before the failure")
 				}
 				return injected
 			}
@@ -543,7 +544,7 @@ func configMapData(t *testing.T, ctx context.Context, cs kubernetes.Interface, n
 	if name == "" {
 		return nil
 	}
-	cm, err := cs.CoreV1().ConfigMaps("beersystem").Get(ctx, name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(project.App).Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return cm.Data
 }
@@ -553,14 +554,14 @@ func configMapVersion(t *testing.T, ctx context.Context, cs kubernetes.Interface
 	if name == "" {
 		return ""
 	}
-	cm, err := cs.CoreV1().ConfigMaps("beersystem").Get(ctx, name, metav1.GetOptions{})
+	cm, err := cs.CoreV1().ConfigMaps(project.App).Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return cm.ResourceVersion
 }
 
 func deployment(t *testing.T, ctx context.Context, cs kubernetes.Interface, name string) *appsv1.Deployment {
 	t.Helper()
-	d, err := cs.AppsV1().Deployments("beersystem").Get(ctx, name, metav1.GetOptions{})
+	d, err := cs.AppsV1().Deployments(project.App).Get(ctx, name, metav1.GetOptions{})
 	require.NoError(t, err)
 	return d
 }
@@ -569,7 +570,7 @@ func podCount(t *testing.T, ctx context.Context, cs kubernetes.Interface, d *app
 	t.Helper()
 	sel, err := metav1.LabelSelectorAsSelector(d.Spec.Selector)
 	require.NoError(t, err)
-	pods, err := cs.CoreV1().Pods("beersystem").List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	pods, err := cs.CoreV1().Pods(project.App).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 	require.NoError(t, err)
 	return len(pods.Items)
 }

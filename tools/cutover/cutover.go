@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/util/retry"
 
 	"github.com/redis-shared/conformance/tools/catalog"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
@@ -46,20 +47,11 @@ const (
 	PhaseDone       = "done"
 )
 
-// Defaults of Options.
-const (
-	DefaultNamespace      = "beersystem"
-	DefaultDeployment     = "beersystem"
-	DefaultOldRedis       = "beersystem-redis"
-	DefaultRedisNamespace = "redis"
-	DefaultSecret         = "redis-shared-auth"
-	DefaultSecretKey      = "redis-password"
-	DefaultNewHost        = "redis-shared-master.redis.svc.cluster.local"
-	DefaultNewPort        = 6379
-	DefaultWaitTimeout    = 2 * time.Minute
-)
+// DefaultWaitTimeout is Options.WaitTimeout's default.
+const DefaultWaitTimeout = 2 * time.Minute
 
-// Options configure a Runbook. Zero values take the defaults above.
+// Options configure a Runbook. Zero values take the deployment's names (tools/project)
+// and DefaultWaitTimeout.
 type Options struct {
 	Namespace      string
 	Deployment     string
@@ -140,15 +132,15 @@ func New(cs kubernetes.Interface, opts Options) *Runbook {
 			*s = d
 		}
 	}
-	def(&opts.Namespace, DefaultNamespace)
-	def(&opts.Deployment, DefaultDeployment)
-	def(&opts.OldRedis, DefaultOldRedis)
-	def(&opts.RedisNamespace, DefaultRedisNamespace)
-	def(&opts.Secret, DefaultSecret)
-	def(&opts.SecretKey, DefaultSecretKey)
-	def(&opts.NewHost, DefaultNewHost)
+	def(&opts.Namespace, project.App)
+	def(&opts.Deployment, project.App)
+	def(&opts.OldRedis, project.OldRedis)
+	def(&opts.RedisNamespace, project.Namespace)
+	def(&opts.Secret, project.AuthSecret)
+	def(&opts.SecretKey, project.AuthPasswordKey)
+	def(&opts.NewHost, project.MasterDNSName)
 	if opts.NewPort == 0 {
-		opts.NewPort = DefaultNewPort
+		opts.NewPort = project.RedisPort
 	}
 	if opts.WaitTimeout == 0 {
 		opts.WaitTimeout = DefaultWaitTimeout

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 const (
@@ -81,12 +82,12 @@ func cutOverCluster(t *testing.T, now time.Time) kubernetes.Interface {
 	labels := map[string]string{"app.kubernetes.io/name": "beersystem"}
 	replicas := int32(2)
 	d := &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "beersystem", Namespace: "beersystem", Generation: 1, Annotations: map[string]string{StateAnnotation: string(raw)}},
+		ObjectMeta: metav1.ObjectMeta{Name: "beersystem", Namespace: project.App, Generation: 1, Annotations: map[string]string{StateAnnotation: string(raw)}},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
 			Selector: &metav1.LabelSelector{MatchLabels: labels},
 			Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: labels}, Spec: corev1.PodSpec{Containers: []corev1.Container{{
-				Name: "app", Env: patchedEnv(original, set, DefaultNewHost, DefaultNewPort, DefaultSecret, DefaultSecretKey),
+				Name: "app", Env: patchedEnv(original, set, project.MasterDNSName, project.RedisPort, project.AuthSecret, project.AuthPasswordKey),
 			}}}},
 		},
 		Status: appsv1.DeploymentStatus{ObservedGeneration: 1, Replicas: 2, UpdatedReplicas: 2, ReadyReplicas: 2, AvailableReplicas: 2},
@@ -97,20 +98,20 @@ func cutOverCluster(t *testing.T, now time.Time) kubernetes.Interface {
 	}
 	oldLabels := map[string]string{"app.kubernetes.io/instance": "beersystem-redis"}
 	auth := func(ns string) *corev1.Secret {
-		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: DefaultSecret}, Data: map[string][]byte{DefaultSecretKey: []byte("shared")}}
+		return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: project.AuthSecret}, Data: map[string][]byte{project.AuthPasswordKey: []byte("shared")}}
 	}
 	return fake.NewClientset(d, auth("redis"), auth("beersystem"),
 		pod("beersystem", "beersystem-7d9f-abcde", beersystemPodIP, labels),
 		pod("brewlog", "brewlog-5c6b-fghij", brewlogPodIP, map[string]string{"app.kubernetes.io/name": "brewlog"}),
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: DefaultOldRedis, Namespace: "beersystem"},
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: project.OldRedis, Namespace: project.App},
 			Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: oldLabels}, Template: corev1.PodTemplateSpec{ObjectMeta: metav1.ObjectMeta{Labels: oldLabels}}}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: DefaultOldRedis, Namespace: "beersystem"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.12", ClusterIPs: []string{"10.96.0.12"}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: project.OldRedis, Namespace: project.App}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.12", ClusterIPs: []string{"10.96.0.12"}}},
 	)
 }
 
 func recordedState(t *testing.T, ctx context.Context, cs kubernetes.Interface) *State {
 	t.Helper()
-	d, err := cs.AppsV1().Deployments("beersystem").Get(ctx, "beersystem", metav1.GetOptions{})
+	d, err := cs.AppsV1().Deployments(project.App).Get(ctx, "beersystem", metav1.GetOptions{})
 	require.NoError(t, err)
 	st, err := ReadState(d)
 	require.NoError(t, err)
@@ -182,7 +183,7 @@ func TestDataPlaneVerifyAndDecommission(t *testing.T) {
 		_, err := runbook(t, cs, both).Apply(ctx)
 		require.ErrorContains(t, err, "step verify failed: data plane: no app connection on the new Redis")
 		assert.ErrorContains(t, err, "rolled back automatically")
-		d, err := cs.AppsV1().Deployments("beersystem").Get(ctx, "beersystem", metav1.GetOptions{})
+		d, err := cs.AppsV1().Deployments(project.App).Get(ctx, "beersystem", metav1.GetOptions{})
 		require.NoError(t, err)
 		assert.NotContains(t, d.Annotations, StateAnnotation, "the record is gone with the rollback")
 		assert.Equal(t, "beersystem-redis", d.Spec.Template.Spec.Containers[0].Env[0].Value, "the original settings are back")
@@ -206,7 +207,7 @@ func TestDataPlaneVerifyAndDecommission(t *testing.T) {
 		_, err = rb.Decommission(ctx, DecommissionOptions{Soak: soak, Confirm: true})
 		require.ErrorContains(t, err, "decommission refused: the old Redis "+oldSrv.Addr+" got 1 command(s) since")
 		assert.ErrorContains(t, err, "(Pod/brewlog/brewlog-5c6b-fghij)", "names the other client by its pod")
-		_, err = cs.AppsV1().Deployments("beersystem").Get(ctx, DefaultOldRedis, metav1.GetOptions{})
+		_, err = cs.AppsV1().Deployments(project.App).Get(ctx, project.OldRedis, metav1.GetOptions{})
 		require.NoError(t, err, "nothing deleted")
 
 		st, err := rb.Verify(ctx)

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // fromConfigMap is a container that takes everything from ConfigMap cm by envFrom.
@@ -21,12 +23,12 @@ func fromConfigMap(cm string) corev1.PodSpec {
 }
 
 func TestSettingsOfSharedConfigMap(t *testing.T) {
-	settings := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: "beersystem", Name: "settings"},
+	settings := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: project.App, Name: "settings"},
 		Data: map[string]string{"REDIS_HOST": "beersystem-redis", "REDIS_PORT": "6379", "REDIS_PASSWORD": "old"}}
-	app := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "beersystem", Name: "beersystem"},
+	app := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: project.App, Name: "beersystem"},
 		Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: fromConfigMap("settings")}}}
 	// A nightly job reads the same ConfigMap: editing it would move the job too.
-	job := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: "beersystem", Name: "stock-report"},
+	job := &batchv1.CronJob{ObjectMeta: metav1.ObjectMeta{Namespace: project.App, Name: "stock-report"},
 		Spec: batchv1.CronJobSpec{JobTemplate: batchv1.JobTemplateSpec{Spec: batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: fromConfigMap("settings")}}}}}
 	tests := []struct {
 		name       string
@@ -42,7 +44,7 @@ func TestSettingsOfSharedConfigMap(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cs := fake.NewClientset(settings, app)
 			if tc.withJob {
-				_, err := cs.BatchV1().CronJobs("beersystem").Create(context.Background(), job, metav1.CreateOptions{})
+				_, err := cs.BatchV1().CronJobs(project.App).Create(context.Background(), job, metav1.CreateOptions{})
 				require.NoError(t, err)
 			}
 			rb := New(cs, Options{})
@@ -53,7 +55,7 @@ func TestSettingsOfSharedConfigMap(t *testing.T) {
 			assert.Equal(t, tc.wantShared, set.Host.SharedWith)
 			assert.False(t, set.Password.EditConfigMap)
 			var names []string
-			for _, e := range patchedEnv(nil, set, DefaultNewHost, DefaultNewPort, DefaultSecret, DefaultSecretKey) {
+			for _, e := range patchedEnv(nil, set, project.MasterDNSName, project.RedisPort, project.AuthSecret, project.AuthPasswordKey) {
 				names = append(names, e.Name)
 			}
 			assert.Equal(t, tc.wantEnv, names, "env entries the patch adds")

@@ -14,21 +14,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/redis-shared/conformance/tools/chart"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/render"
 	"github.com/redis-shared/conformance/tools/values"
 	"github.com/redis-shared/conformance/tools/waitfor"
-)
-
-// The objects tofu creates besides the release (tofu/): the auth Secret in both
-// namespaces.
-const (
-	AuthSecret      = "redis-shared-auth"
-	AuthPasswordKey = "redis-password"
-	BeersystemNS    = "beersystem"
-	// LANService is the LoadBalancer Service of helm-values' lanService.
-	LANService = "redis-shared-lan"
-	// MetricsService has one endpoint per Ready Redis pod.
-	MetricsService = "redis-shared-metrics"
 )
 
 // FixtureDir holds the manifests of the stand-ins, relative to the repository root.
@@ -114,7 +103,7 @@ func (e *Env) CreateAuthSecrets(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	for _, ns := range []string{render.DefaultNamespace, BeersystemNS} {
+	for _, ns := range []string{project.Namespace, project.App} {
 		if err := e.PutAuthSecret(ctx, cs.CoreV1().Secrets(ns), password); err != nil {
 			return err
 		}
@@ -127,16 +116,16 @@ func (e *Env) PutAuthSecret(ctx context.Context, secrets secretWriter, password 
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	s := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: AuthSecret, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeenv"}},
+		ObjectMeta: metav1.ObjectMeta{Name: project.AuthSecret, Labels: map[string]string{"app.kubernetes.io/managed-by": "kubeenv"}},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{AuthPasswordKey: []byte(password)},
+		Data:       map[string][]byte{project.AuthPasswordKey: []byte(password)},
 	}
 	_, err := secrets.Create(ctx, s, metav1.CreateOptions{})
 	if apierrors.IsAlreadyExists(err) {
 		_, err = secrets.Update(ctx, s, metav1.UpdateOptions{})
 	}
 	if err != nil {
-		return fmt.Errorf("write Secret %s: %w", AuthSecret, err)
+		return fmt.Errorf("write Secret %s: %w", project.AuthSecret, err)
 	}
 	return nil
 }
@@ -153,7 +142,7 @@ func (e *Env) WaitDeployed(ctx context.Context, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	ns := render.DefaultNamespace
+	ns := project.Namespace
 	state := "not looked at yet"
 	deployed := func(ctx context.Context) (bool, error) {
 		var err error
@@ -200,17 +189,17 @@ func deployState(ctx context.Context, cs kubernetes.Interface, ns string) (strin
 			return fmt.Sprintf("PVC %s is %s", pvc.Name, pvc.Status.Phase), nil
 		}
 	}
-	svc, err := cs.CoreV1().Services(ns).Get(ctx, LANService, metav1.GetOptions{})
+	svc, err := cs.CoreV1().Services(ns).Get(ctx, project.LANService, metav1.GetOptions{})
 	if err != nil {
-		return fmt.Sprintf("Service %s: %v", LANService, err), nil
+		return fmt.Sprintf("Service %s: %v", project.LANService, err), nil
 	}
 	if len(svc.Status.LoadBalancer.Ingress) == 0 {
-		return fmt.Sprintf("Service %s has no LoadBalancer ingress yet", LANService), nil
+		return fmt.Sprintf("Service %s has no LoadBalancer ingress yet", project.LANService), nil
 	}
 	// The EndpointSlice controller follows pod readiness a moment later.
-	slices, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + MetricsService})
+	slices, err := cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + project.MetricsService})
 	if err != nil {
-		return "", fmt.Errorf("list EndpointSlices of %s: %w", MetricsService, err)
+		return "", fmt.Errorf("list EndpointSlices of %s: %w", project.MetricsService, err)
 	}
 	endpoints := 0
 	for _, sl := range slices.Items {
@@ -221,7 +210,7 @@ func deployState(ctx context.Context, cs kubernetes.Interface, ns string) (strin
 		}
 	}
 	if endpoints != ready {
-		return fmt.Sprintf("Service %s has %d ready endpoints for %d Ready pods", MetricsService, endpoints, ready), nil
+		return fmt.Sprintf("Service %s has %d ready endpoints for %d Ready pods", project.MetricsService, endpoints, ready), nil
 	}
 	return "", nil
 }

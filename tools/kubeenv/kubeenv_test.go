@@ -27,6 +27,7 @@ import (
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/evidence"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -203,9 +204,9 @@ func TestInventoryOnLocalControlPlane(t *testing.T) {
 	t.Logf("set-up: control plane %s, deployment %s (%d chart objects), total %s", up.Round(time.Millisecond), dep.Took.Round(time.Millisecond), dep.Objects, time.Since(began).Round(time.Millisecond))
 	cs, err := env.Clientset()
 	require.NoError(t, err)
-	own, err := cs.CoreV1().Secrets("redis").Get(ctx, AuthSecret, metav1.GetOptions{})
+	own, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(own.Data[AuthPasswordKey])
+	password := string(own.Data[project.AuthPasswordKey])
 	require.NotEmpty(t, password)
 
 	statuses := requirementStatuses(t, ctx, root, suiteBin, env.Kubeconfig, password)
@@ -294,33 +295,33 @@ func TestCancelTearsDown(t *testing.T) {
 
 func deleteBeersystemSecret(env *Env) breakage {
 	return func(ctx context.Context, cs kubernetes.Interface) (func(context.Context) error, error) {
-		own, err := cs.CoreV1().Secrets("redis").Get(ctx, AuthSecret, metav1.GetOptions{})
+		own, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("read the redis Secret: %w", err)
 		}
-		password := string(own.Data[AuthPasswordKey])
-		if err := cs.CoreV1().Secrets(BeersystemNS).Delete(ctx, AuthSecret, metav1.DeleteOptions{}); err != nil {
+		password := string(own.Data[project.AuthPasswordKey])
+		if err := cs.CoreV1().Secrets(project.App).Delete(ctx, project.AuthSecret, metav1.DeleteOptions{}); err != nil {
 			return nil, fmt.Errorf("delete the beersystem Secret: %w", err)
 		}
 		return func(ctx context.Context) error {
-			return env.PutAuthSecret(ctx, cs.CoreV1().Secrets(BeersystemNS), password)
+			return env.PutAuthSecret(ctx, cs.CoreV1().Secrets(project.App), password)
 		}, nil
 	}
 }
 
 func widenSourceRange(ctx context.Context, cs kubernetes.Interface) (func(context.Context) error, error) {
-	svc, err := cs.CoreV1().Services("redis").Get(ctx, LANService, metav1.GetOptions{})
+	svc, err := cs.CoreV1().Services(project.Namespace).Get(ctx, project.LANService, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", LANService, err)
+		return nil, fmt.Errorf("read %s: %w", project.LANService, err)
 	}
 	patch := func(ctx context.Context, ranges []string) error {
 		body, err := json.Marshal(map[string]any{"spec": map[string]any{"loadBalancerSourceRanges": ranges}})
 		if err != nil {
 			return err
 		}
-		_, err = cs.CoreV1().Services("redis").Patch(ctx, LANService, types.MergePatchType, body, metav1.PatchOptions{})
+		_, err = cs.CoreV1().Services(project.Namespace).Patch(ctx, project.LANService, types.MergePatchType, body, metav1.PatchOptions{})
 		if err != nil {
-			return fmt.Errorf("patch source ranges of %s: %w", LANService, err)
+			return fmt.Errorf("patch source ranges of %s: %w", project.LANService, err)
 		}
 		return nil
 	}
@@ -349,7 +350,7 @@ func scaleReplicaToZero(env *Env) breakage {
 		}
 		// Wait until the replica pod is gone, so the suite sees one settled state.
 		err = env.poll(ctx, "the replica pod to go", func(ctx context.Context) (bool, error) {
-			pods, err := cs.CoreV1().Pods("redis").List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=replica"})
+			pods, err := cs.CoreV1().Pods(project.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/component=replica"})
 			return err == nil && len(pods.Items) == 0, err
 		})
 		if err != nil {

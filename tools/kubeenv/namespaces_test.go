@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -65,9 +66,9 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 	require.NoError(t, err, "deploy")
 	cs, err := env.Clientset()
 	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(target.KubeBeersystem).Get(ctx, AuthSecret, metav1.GetOptions{})
+	secret, err := cs.CoreV1().Secrets(project.App).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(secret.Data[AuthPasswordKey])
+	password := string(secret.Data[project.AuthPasswordKey])
 
 	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
 	require.NoError(t, err)
@@ -90,7 +91,7 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: probeBin, ProbeDir: probeDir})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = kube.Close() })
-	master, replicas := target.MasterDNSName()+":6379", target.ReplicasDNSName()+":6379"
+	master, replicas := project.MasterDNSName+":6379", project.ReplicasDNSName+":6379"
 	for _, ns := range target.ClientNamespaces() {
 		created := watchProbePods(t, ctx, cs, ns.Namespace)
 		began := time.Now()
@@ -101,9 +102,9 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 		require.Len(t, pods, 1, "one probe pod was created in %s", ns.Namespace)
 		assert.Equal(t, rep.Pod, pods[0].Name)
 		assert.Equal(t, ns.Namespace, pods[0].Namespace)
-		assert.NotContains(t, pods[0].Labels, target.KubeRelease+"-client", "no client label")
+		assert.NotContains(t, pods[0].Labels, project.Release+"-client", "no client label")
 		ref := pods[0].Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef
-		assert.Equal(t, AuthSecret, ref.Name, "the password from the Secret of %s", ns.Namespace)
+		assert.Equal(t, project.AuthSecret, ref.Name, "the password from the Secret of %s", ns.Namespace)
 		assert.Equal(t, master, rep.Commands.Addr, "the round trips dialled the master's DNS name")
 		assert.GreaterOrEqual(t, rep.Commands.Passed(), 5, "round trips: %+v", rep.Commands.Structures)
 		assert.Equal(t, len(rep.Commands.Structures), rep.Commands.Passed())
@@ -116,15 +117,15 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 		_, err = cs.CoreV1().Pods(ns.Namespace).Get(ctx, rep.Pod, metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "the probe pod %s is deleted afterwards (%v)", rep.Pod, err)
 	}
-	_, err = cs.CoreV1().Namespaces().Get(ctx, target.KubeBeersystem, metav1.GetOptions{})
+	_, err = cs.CoreV1().Namespaces().Get(ctx, project.App, metav1.GetOptions{})
 	require.NoError(t, err, "beersystem is left in place")
 
 	// FR-012a missing: beersystem's pods have no password, and the check says why.
-	require.NoError(t, cs.CoreV1().Secrets(target.KubeBeersystem).Delete(ctx, AuthSecret, metav1.DeleteOptions{}))
+	require.NoError(t, cs.CoreV1().Secrets(project.App).Delete(ctx, project.AuthSecret, metav1.DeleteOptions{}))
 	_, err = kube.ProbeFromNamespace(ctx, target.ClientNamespaces()[0], "conformance:kwoktest:fr017:", time.Minute)
 	assert.ErrorContains(t, err, "namespace beersystem has no Secret redis-shared-auth (FR-012a)")
 	secret.ResourceVersion = ""
-	_, err = cs.CoreV1().Secrets(target.KubeBeersystem).Create(ctx, secret, metav1.CreateOptions{})
+	_, err = cs.CoreV1().Secrets(project.App).Create(ctx, secret, metav1.CreateOptions{})
 	require.NoError(t, err, "put the beersystem Secret back")
 
 	t.Run("suites/dataplane TestFromOtherNamespaces with --target kube", func(t *testing.T) {
@@ -193,5 +194,5 @@ func runFromOtherNamespaces(t *testing.T, ctx context.Context, root, suiteBin, k
 	for _, ns := range target.ClientNamespaces() {
 		assert.Contains(t, all, "probe pod "+ns.Namespace+"/redisprobe-", "evidence names the pod in %s", ns.Namespace)
 	}
-	assert.Contains(t, all, "dialled "+target.MasterDNSName()+":6379 and "+target.ReplicasDNSName()+":6379")
+	assert.Contains(t, all, "dialled "+project.MasterDNSName+":6379 and "+project.ReplicasDNSName+":6379")
 }

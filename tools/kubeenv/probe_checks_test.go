@@ -24,8 +24,8 @@ import (
 	"github.com/redis-shared/conformance/tools/alerts"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
-	"github.com/redis-shared/conformance/tools/target"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -76,9 +76,9 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	require.NoError(t, err, "deploy")
 	cs, err := env.Clientset()
 	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(target.KubeNamespace).Get(ctx, AuthSecret, metav1.GetOptions{})
+	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(secret.Data[AuthPasswordKey])
+	password := string(secret.Data[project.AuthPasswordKey])
 
 	master, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
 	require.NoError(t, err)
@@ -88,16 +88,16 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	t.Cleanup(func() { _ = replica.Stop() })
 	require.NoError(t, replicate(ctx, replica, master))
 
-	domain := "." + target.KubeNamespace + ".svc." + target.KubeClusterDomain
-	headless := "." + target.KubeRelease + "-headless" + domain
+	domain := "." + project.Namespace + ".svc." + project.ClusterDomain
+	headless := "." + project.Release + "-headless" + domain
 	resolve := []string{
-		target.KubeMasterService + domain + "=" + master.Addr,
-		target.KubeMasterService + "-0" + headless + "=" + master.Addr,
-		target.KubeReplicasService + domain + "=" + replica.Addr,
-		target.KubeReplicasService + "-0" + headless + "=" + replica.Addr,
+		project.MasterService + domain + "=" + master.Addr,
+		project.MasterService + "-0" + headless + "=" + master.Addr,
+		project.ReplicasService + domain + "=" + replica.Addr,
+		project.ReplicasService + "-0" + headless + "=" + replica.Addr,
 	}
 	promAddr, promWhy := startMonitoring(t, ctx, root, map[string]*localredis.Server{
-		target.KubeMasterService + "-0": master, target.KubeReplicasService + "-0": replica,
+		project.MasterService + "-0": master, project.ReplicasService + "-0": replica,
 	})
 	if promAddr != "" {
 		resolve = append(resolve, promServiceName+"="+promAddr)
@@ -270,14 +270,14 @@ func startMonitoring(t *testing.T, ctx context.Context, root string, pods map[st
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 		require.NoError(t, cmd.Start(), "start %s", exporterBin)
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		static = append(static, fmt.Sprintf("      - targets: [%q]\n        labels: {namespace: %s, pod: %s, service: %s-metrics}\n", addr, target.KubeNamespace, pod, target.KubeRelease))
+		static = append(static, fmt.Sprintf("      - targets: [%q]\n        labels: {namespace: %s, pod: %s, service: %s-metrics}\n", addr, project.Namespace, pod, project.Release))
 	}
 	dir := t.TempDir()
 	var rules bytes.Buffer
 	require.NoError(t, alerts.WriteRuleFile(root, values.LayeringHomelab, nil, &rules), "the project's alert rules")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), rules.Bytes(), 0o644))
 	config := "global:\n  scrape_interval: " + promScrapeInterval + "\n  evaluation_interval: " + promScrapeInterval + "\n" +
-		"rule_files: [rules.yml]\nscrape_configs:\n  - job_name: " + target.KubeRelease + "-metrics\n    static_configs:\n" + strings.Join(static, "")
+		"rule_files: [rules.yml]\nscrape_configs:\n  - job_name: " + project.Release + "-metrics\n    static_configs:\n" + strings.Join(static, "")
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(config), 0o644))
 	addr := freeLoopback(t)
 	cmd := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr)

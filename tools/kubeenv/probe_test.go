@@ -25,6 +25,7 @@ import (
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
 	"github.com/redis-shared/conformance/tools/target"
 )
@@ -38,10 +39,10 @@ var clusterExecResource = schema.GroupVersionResource{Group: "kwok.x-k8s.io", Ve
 func clusterExec(workDir, password, redisAddr string) *unstructured.Unstructured {
 	var resolve []string
 	for _, name := range []string{
-		target.MasterDNSName(),
-		target.KubeReplicasService + "." + target.KubeNamespace + ".svc." + target.KubeClusterDomain,
-		target.KubeMasterService + "-0." + target.KubeRelease + "-headless." + target.KubeNamespace + ".svc." + target.KubeClusterDomain,
-		target.KubeReplicasService + "-0." + target.KubeRelease + "-headless." + target.KubeNamespace + ".svc." + target.KubeClusterDomain,
+		project.MasterDNSName,
+		project.ReplicasService + "." + project.Namespace + ".svc." + project.ClusterDomain,
+		project.MasterService + "-0." + project.Release + "-headless." + project.Namespace + ".svc." + project.ClusterDomain,
+		project.ReplicasService + "-0." + project.Release + "-headless." + project.Namespace + ".svc." + project.ClusterDomain,
 	} {
 		resolve = append(resolve, name+"="+redisAddr)
 	}
@@ -56,7 +57,7 @@ func clusterExecResolving(workDir, password string, resolve []string) *unstructu
 		"kind":       "ClusterExec",
 		"metadata":   map[string]any{"name": "redisprobe"},
 		"spec": map[string]any{
-			"selector": map[string]any{"matchNamespaces": []any{target.KubeNamespace}},
+			"selector": map[string]any{"matchNamespaces": []any{project.Namespace}},
 			"execs": []any{map[string]any{
 				"containers": []any{target.ProbeContainer},
 				"local": map[string]any{
@@ -105,9 +106,9 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	require.NoError(t, err, "deploy")
 	cs, err := env.Clientset()
 	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(target.KubeNamespace).Get(ctx, AuthSecret, metav1.GetOptions{})
+	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(secret.Data[AuthPasswordKey])
+	password := string(secret.Data[project.AuthPasswordKey])
 
 	// The Redis the probe reaches: real, on loopback, with the deployment's password.
 	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
@@ -121,16 +122,16 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 
 	// A leftover of a crashed run, found by its label and removed at the next start.
 	leftover := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "redisprobe-leftover", Namespace: target.KubeNamespace, Labels: map[string]string{target.ProbeLabel: target.ProbeLabelValue}},
+		ObjectMeta: metav1.ObjectMeta{Name: "redisprobe-leftover", Namespace: project.Namespace, Labels: map[string]string{target.ProbeLabel: target.ProbeLabelValue}},
 		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: target.ProbeContainer, Image: "leftover"}}},
 	}
-	_, err = cs.CoreV1().Pods(target.KubeNamespace).Create(ctx, leftover, metav1.CreateOptions{})
+	_, err = cs.CoreV1().Pods(project.Namespace).Create(ctx, leftover, metav1.CreateOptions{})
 	require.NoError(t, err)
 
 	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: probeBin, ProbeDir: probeDir})
 	require.NoError(t, err)
 	began := time.Now()
-	commandsOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCommands, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:fr014:", TTL: time.Minute})
+	commandsOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCommands, Addr: project.MasterDNSName + ":6379", Prefix: "conformance:kwoktest:fr014:", TTL: time.Minute})
 	require.NoError(t, err, "FR-014 through the probe pod")
 	firstCall := time.Since(began)
 	rep := commandsOut.Commands
@@ -143,14 +144,14 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	t.Logf("probe pod %s up, binary streamed and FR-014 run in %s", pod, firstCall.Round(time.Millisecond))
 
 	// The pod as created: the chart's image, the password from the Secret only.
-	created, err := cs.CoreV1().Pods(target.KubeNamespace).Get(ctx, pod, metav1.GetOptions{})
+	created, err := cs.CoreV1().Pods(project.Namespace).Get(ctx, pod, metav1.GetOptions{})
 	require.NoError(t, err)
-	sts, err := cs.AppsV1().StatefulSets(target.KubeNamespace).Get(ctx, target.KubeMasterService, metav1.GetOptions{})
+	sts, err := cs.AppsV1().StatefulSets(project.Namespace).Get(ctx, project.MasterService, metav1.GetOptions{})
 	require.NoError(t, err)
 	assert.Equal(t, sts.Spec.Template.Spec.Containers[0].Image, created.Spec.Containers[0].Image)
-	assert.Equal(t, AuthSecret, created.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef.Name)
+	assert.Equal(t, project.AuthSecret, created.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef.Name)
 	assert.NotContains(t, created.String(), password)
-	_, err = cs.CoreV1().Pods(target.KubeNamespace).Get(ctx, leftover.Name, metav1.GetOptions{})
+	_, err = cs.CoreV1().Pods(project.Namespace).Get(ctx, leftover.Name, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the leftover probe pod is removed (%v)", err)
 	streamed, err := os.ReadFile(filepath.Join(probeDir, "redisprobe"))
 	require.NoError(t, err)
@@ -159,7 +160,7 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	assert.True(t, bytes.Equal(want, streamed), "the binary arrived whole over exec stdin (%d of %d bytes)", len(streamed), len(want))
 
 	began = time.Now()
-	loadOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindLatency, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:load:", TTL: time.Minute,
+	loadOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindLatency, Addr: project.MasterDNSName + ":6379", Prefix: "conformance:kwoktest:load:", TTL: time.Minute,
 		Load: &probe.LoadRequest{Mode: loadgen.OpenLoop, Rate: 500, Duration: 2 * time.Second, Connections: 8, SetRatio: 0.5}})
 	require.NoError(t, err, "load through the probe pod")
 	load := loadOut.Load
@@ -170,7 +171,7 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	require.NotNil(t, load.Cleanup)
 	assert.Zero(t, load.Cleanup.Left())
 
-	proof, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCleanup, Addr: target.MasterDNSName() + ":6379", Prefix: "conformance:kwoktest:", Addrs: []string{srv.Addr}})
+	proof, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCleanup, Addr: project.MasterDNSName + ":6379", Prefix: "conformance:kwoktest:", Addrs: []string{srv.Addr}})
 	require.NoError(t, err)
 	require.NotNil(t, proof.Cleanup)
 	assert.Zero(t, proof.Cleanup.Left())
@@ -181,7 +182,7 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	assert.Contains(t, reason, "kwok fake node")
 
 	require.NoError(t, kube.Close())
-	_, err = cs.CoreV1().Pods(target.KubeNamespace).Get(ctx, pod, metav1.GetOptions{})
+	_, err = cs.CoreV1().Pods(project.Namespace).Get(ctx, pod, metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "the probe pod is deleted (%v)", err)
 
 	t.Run("suites/dataplane with --target kube", func(t *testing.T) {

@@ -27,8 +27,8 @@ import (
 
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
-	"github.com/redis-shared/conformance/tools/target"
 )
 
 // runResilience runs suites/resilience with --target kube --disruptive against the
@@ -90,9 +90,9 @@ func runResilience(t *testing.T, ctx context.Context, root, kubeconfig, probeBin
 	require.NoError(t, err)
 	dyn, err := dynamic.NewForConfig(cfg)
 	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(target.KubeNamespace).Get(ctx, AuthSecret, metav1.GetOptions{})
+	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(secret.Data[AuthPasswordKey])
+	password := string(secret.Data[project.AuthPasswordKey])
 
 	t.Run("data path wired to the master pod, appendfsync always", func(t *testing.T) {
 		wireDataPath(t, ctx, cs, dyn, probeDir, password, "appendonly yes", "appendfsync always")
@@ -181,13 +181,13 @@ func wireDataPath(t *testing.T, ctx context.Context, cs kubernetes.Interface, dy
 	master := startLoopRedis(t, password, append(settings, "repl-diskless-sync-delay 0")...)
 	replica := startLoopRedis(t, password, "appendonly no", "replicaof "+strings.Replace(master.addr, ":", " ", 1))
 	headless := func(pod string) string {
-		return pod + "." + target.KubeRelease + "-headless." + target.KubeNamespace + ".svc." + target.KubeClusterDomain
+		return pod + "." + project.Release + "-headless." + project.Namespace + ".svc." + project.ClusterDomain
 	}
 	resolve := []string{
-		target.MasterDNSName() + "=" + master.addr,
-		headless(target.KubeMasterService+"-0") + "=" + master.addr,
-		target.KubeReplicasService + "." + target.KubeNamespace + ".svc." + target.KubeClusterDomain + "=" + replica.addr,
-		headless(target.KubeReplicasService+"-0") + "=" + replica.addr,
+		project.MasterDNSName + "=" + master.addr,
+		headless(project.MasterService+"-0") + "=" + master.addr,
+		project.ReplicasService + "." + project.Namespace + ".svc." + project.ClusterDomain + "=" + replica.addr,
+		headless(project.ReplicasService+"-0") + "=" + replica.addr,
 	}
 	execs := dyn.Resource(clusterExecResource)
 	cur, err := execs.Get(ctx, "redisprobe", metav1.GetOptions{})
@@ -199,7 +199,7 @@ func wireDataPath(t *testing.T, ctx context.Context, cs kubernetes.Interface, dy
 
 	kctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	wg.Go(func() { standInKubelet(kctx, t, cs, target.KubeMasterService+"-0", master) })
+	wg.Go(func() { standInKubelet(kctx, t, cs, project.MasterService+"-0", master) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
 }
 
@@ -207,7 +207,7 @@ func wireDataPath(t *testing.T, ctx context.Context, cs kubernetes.Interface, dy
 // pod: SIGKILL when the pod is deleted (gone, or a new UID), a start when the
 // StatefulSet's new pod is Ready.
 func standInKubelet(ctx context.Context, t *testing.T, cs kubernetes.Interface, pod string, srv *loopRedis) {
-	pods := cs.CoreV1().Pods(target.KubeNamespace)
+	pods := cs.CoreV1().Pods(project.Namespace)
 	var uid types.UID
 	if p, err := pods.Get(ctx, pod, metav1.GetOptions{}); err == nil {
 		uid = p.UID

@@ -25,6 +25,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/redis-shared/conformance/tools/chart"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/target"
 )
 
@@ -115,36 +116,36 @@ func TestTofuApplyDestroy(t *testing.T) {
 	applyOut, err := terraform.InitAndApplyE(t, opts)
 	require.NoError(t, err, "tofu init and apply of %s", tofuExample)
 	applyTook := time.Since(applied)
-	secret, err := cs.CoreV1().Secrets(target.KubeNamespace).Get(ctx, target.KubeAuthSecret, metav1.GetOptions{})
+	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	require.NoError(t, err)
-	password := string(secret.Data[target.KubeAuthPasswordKey])
+	password := string(secret.Data[project.AuthPasswordKey])
 	require.NotEmpty(t, password)
 	assert.NotContains(t, applyOut, password, "tofu's apply output shows the password")
 
 	// What tofu made, as the kube target sees it.
 	inv, err := kube.Inventory(ctx)
 	require.NoError(t, err)
-	assert.True(t, inv.Namespace.Exists, "namespace %s", target.KubeNamespace)
-	own, copied := inv.Secret(target.KubeNamespace), inv.Secret(target.KubeBeersystem)
-	assert.True(t, own.Exists && own.HasKey, "Secret %s/%s with key %s", target.KubeNamespace, target.KubeAuthSecret, target.KubeAuthPasswordKey)
-	assert.True(t, copied.Exists && copied.HasKey, "Secret %s/%s with key %s", target.KubeBeersystem, target.KubeAuthSecret, target.KubeAuthPasswordKey)
+	assert.True(t, inv.Namespace.Exists, "namespace %s", project.Namespace)
+	own, copied := inv.Secret(project.Namespace), inv.Secret(project.App)
+	assert.True(t, own.Exists && own.HasKey, "Secret %s/%s with key %s", project.Namespace, project.AuthSecret, project.AuthPasswordKey)
+	assert.True(t, copied.Exists && copied.HasKey, "Secret %s/%s with key %s", project.App, project.AuthSecret, project.AuthPasswordKey)
 	assert.True(t, own.Password.Equal(copied.Password), "both Secrets hold the same password (compared by digest)")
 	var sets []string
 	for _, s := range inv.StatefulSets {
-		if s.Release == target.KubeRelease {
+		if s.Release == project.Release {
 			sets = append(sets, fmt.Sprintf("%s %d/%d", s.Name, s.Ready, s.Replicas))
 		}
 	}
-	assert.Equal(t, []string{target.KubeMasterService + " 1/1", target.KubeReplicasService + " 1/1"}, sets, "StatefulSets of the release, Ready/replicas")
+	assert.Equal(t, []string{project.MasterService + " 1/1", project.ReplicasService + " 1/1"}, sets, "StatefulSets of the release, Ready/replicas")
 	assert.Len(t, inv.LoadBalancers(), 1, "the LAN LoadBalancer Service")
 	release, err := helmRelease(ctx, cs)
 	require.NoError(t, err)
-	assert.Equal(t, "deployed", release, "status of Helm release %s", target.KubeRelease)
-	_, err = cs.CoreV1().ConfigMaps("monitoring").Get(ctx, target.KubeRelease+"-dashboard", metav1.GetOptions{})
+	assert.Equal(t, "deployed", release, "status of Helm release %s", project.Release)
+	_, err = cs.CoreV1().ConfigMaps("monitoring").Get(ctx, project.Release+"-dashboard", metav1.GetOptions{})
 	assert.NoError(t, err, "the dashboard ConfigMap")
 	dns, err := terraform.OutputE(t, opts, "master_service_dns")
 	require.NoError(t, err)
-	assert.Equal(t, target.MasterDNSName(), dns, "tofu's master_service_dns output")
+	assert.Equal(t, project.MasterDNSName, dns, "tofu's master_service_dns output")
 
 	destroyedAt := time.Now()
 	destroyOut, err := terraform.DestroyE(t, opts)
@@ -154,19 +155,19 @@ func TestTofuApplyDestroy(t *testing.T) {
 	destroyTook := time.Since(destroyedAt)
 
 	// Nothing of it is left: namespaces (with the Secrets and the release), the dashboard.
-	for _, ns := range []string{target.KubeNamespace, target.KubeBeersystem} {
+	for _, ns := range []string{project.Namespace, project.App} {
 		_, err := cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 		assert.True(t, apierrors.IsNotFound(err), "namespace %s after destroy: %v", ns, err)
 	}
 	inv, err = kube.Inventory(ctx)
 	require.NoError(t, err)
 	assert.False(t, inv.Namespace.Exists)
-	assert.False(t, inv.Secret(target.KubeNamespace).Exists || inv.Secret(target.KubeBeersystem).Exists, "auth Secrets after destroy")
+	assert.False(t, inv.Secret(project.Namespace).Exists || inv.Secret(project.App).Exists, "auth Secrets after destroy")
 	assert.Empty(t, inv.StatefulSets, "StatefulSets after destroy")
 	release, err = helmRelease(ctx, cs)
 	require.NoError(t, err)
 	assert.Empty(t, release, "Helm release after destroy")
-	_, err = cs.CoreV1().ConfigMaps("monitoring").Get(ctx, target.KubeRelease+"-dashboard", metav1.GetOptions{})
+	_, err = cs.CoreV1().ConfigMaps("monitoring").Get(ctx, project.Release+"-dashboard", metav1.GetOptions{})
 	assert.True(t, apierrors.IsNotFound(err), "dashboard ConfigMap after destroy: %v", err)
 	require.NoError(t, env.Alive(), "a control-plane component died during the test")
 	t.Logf("tofu on the local control plane: set-up %s, init+apply %s, destroy %s, total %s",
@@ -224,7 +225,7 @@ const kindStorageClass = "standard"
 // helmRelease returns the status of the latest stored revision of the release ("" when
 // there is none). Helm 3 keeps each revision in a Secret labelled owner=helm.
 func helmRelease(ctx context.Context, cs kubernetes.Interface) (string, error) {
-	secrets, err := cs.CoreV1().Secrets(target.KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + target.KubeRelease})
+	secrets, err := cs.CoreV1().Secrets(project.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "owner=helm,name=" + project.Release})
 	if apierrors.IsNotFound(err) {
 		return "", nil
 	}

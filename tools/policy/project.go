@@ -12,6 +12,7 @@ import (
 	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/policy/manifest"
 	"github.com/redis-shared/conformance/tools/policy/tofu"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/render"
 	"github.com/redis-shared/conformance/tools/values"
 )
@@ -85,7 +86,7 @@ func LoadProjectInput(ctx context.Context, src ProjectSources) (Input, error) {
 		}
 		in.Manifests = objs
 		in.Sources = append(in.Sources, fmt.Sprintf("manifests: rendered now from %s@%s as release %s in namespace %s (%d objects)",
-			chartInfo.Name, chartInfo.Version, render.DefaultReleaseName, render.DefaultNamespace, len(objs)))
+			chartInfo.Name, chartInfo.Version, project.Release, project.Namespace, len(objs)))
 	}
 	if src.TofuDir != "" {
 		doc, err := tofu.ParseDir(src.TofuDir)

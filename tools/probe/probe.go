@@ -15,7 +15,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen"
 )
 
@@ -30,13 +29,6 @@ const (
 	// local control-plane test uses it to name a loopback redis-server with the
 	// spec's DNS name; a real probe pod never sets it.
 	ResolveEnv = "REDISPROBE_RESOLVE"
-)
-
-// Exit codes, as loadgen's.
-const (
-	ExitOK      = exitcode.OK
-	ExitFailed  = exitcode.Failed
-	ExitBadArgs = exitcode.CouldNotRun
 )
 
 // Cleanup is the proof that a prefix holds no key: what was deleted on the master

@@ -11,19 +11,13 @@ import (
 
 	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/exitcode"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
 // FixtureChart is the small chart render's own unit tests use, relative to the
 // repository root. Nothing else renders it: commands render the pinned chart.
 const FixtureChart = "fixtures/charts/redis-mini"
-
-// Exit codes of Main.
-const (
-	ExitOK       = exitcode.OK
-	ExitFailure  = exitcode.Failed      // the output could not be written
-	ExitBadInput = exitcode.CouldNotRun // bad flags, chart, values, or a chart that fails to render
-)
 
 // Main is the `render` command: it renders a chart with the project's layered values
 // (merged by helm). Without -chart it renders the pinned chart of
@@ -38,8 +32,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	layering := flags.String("layering", values.LayeringHomelab, "values layering on top of base.yaml: homelab or kind")
 	extra := flags.String("values", "", "extra values files applied after the layering, separated by spaces or commas")
 	output := flags.String("o", "-", "output file; - writes the manifests to stdout")
-	releaseName := flags.String("release", DefaultReleaseName, "release name")
-	namespace := flags.String("namespace", DefaultNamespace, "release namespace")
+	releaseName := flags.String("release", project.Release, "release name")
+	namespace := flags.String("namespace", project.Namespace, "release namespace")
 	kubeVersion := flags.String("kube-version", "", "Kubernetes version the chart sees, e.g. v1.33.0 (default: helm's)")
 	if code := exitcode.ParseFlags(flags, args, stderr); code != exitcode.Continue {
 		return code // one line per usage error; -h prints the usage
@@ -50,17 +44,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		pinned, err := chart.Ensure(ctx, *root)
 		if err != nil {
 			fmt.Fprintf(stderr, "render: pinned chart: %s\n", oneLine(err))
-			return ExitBadInput
+			return exitcode.CouldNotRun
 		}
 		if *assembleOnly {
 			fmt.Fprintf(stdout, "chart: %s@%s (%s@%s %s) assembled in %s\n", pinned.Name, pinned.Version, pinned.Lock.Module, pinned.Lock.Version, pinned.Lock.Sum, pinned.Dir)
-			return ExitOK
+			return exitcode.OK
 		}
 		chartToRender = pinned.Dir
 	}
 	if _, err := os.Stat(chartToRender); err != nil {
 		fmt.Fprintf(stderr, "render: chart %s: %s\n", chartToRender, oneLine(err))
-		return ExitBadInput
+		return exitcode.CouldNotRun
 	}
 
 	extraFiles := splitList(*extra)
@@ -74,7 +68,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	fmt.Fprintf(stderr, "render: values (layering %s, %d extra files): %s\n", *layering, len(extraFiles), oneLine(err))
-	return ExitBadInput
+	return exitcode.CouldNotRun
 }
 
 type renderJob struct {
@@ -91,27 +85,27 @@ func renderAndWrite(ctx context.Context, job renderJob, stdout, stderr io.Writer
 	manifests, err := Manifests(ctx, chartToRender, vals, job.opts)
 	if err != nil {
 		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
-		return ExitBadInput
+		return exitcode.CouldNotRun
 	}
 	stream := Join(manifests)
 
 	if *output == "-" || *output == "" {
 		if _, err := stdout.Write(stream); err != nil {
 			fmt.Fprintf(stderr, "render: write manifests: %s\n", oneLine(err))
-			return ExitFailure
+			return exitcode.Failed
 		}
 		fmt.Fprintf(stderr, "render: %d objects from %s (layering %s, %d extra values files)\n", len(manifests), chartToRender, *layering, job.extras)
-		return ExitOK
+		return exitcode.OK
 	}
 	if err := writeFile(*output, stream); err != nil {
 		fmt.Fprintf(stderr, "render: %s\n", oneLine(err))
-		return ExitFailure
+		return exitcode.Failed
 	}
 	fmt.Fprintf(stdout, "render: wrote %d objects from %s (layering %s, %d extra values files) to %s\n", len(manifests), chartToRender, *layering, job.extras, *output)
 	for _, m := range manifests {
 		fmt.Fprintf(stdout, "  %s\n", m.ID())
 	}
-	return ExitOK
+	return exitcode.OK
 }
 
 func writeFile(path string, data []byte) error {

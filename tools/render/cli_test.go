@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
 // projectRoot builds a throwaway repository root: the fixture chart's folder path
@@ -38,14 +40,14 @@ func TestMainExitCodes(t *testing.T) {
 		wantCode   int
 		wantStderr string
 	}{
-		{name: "fixture chart", args: []string{"-chart", fixtureChart, "-root", root}, wantCode: ExitOK, wantStderr: "objects from"},
-		{name: "missing chart", args: []string{"-chart", filepath.Join(root, "nope"), "-root", root}, wantCode: ExitBadInput, wantStderr: "render: chart "},
-		{name: "unknown layering", args: []string{"-chart", fixtureChart, "-root", root, "-layering", "prod"}, wantCode: ExitBadInput, wantStderr: `unknown values layering "prod"`},
-		{name: "values file that is not a mapping", args: []string{"-chart", fixtureChart, "-root", root, "-values", badValues}, wantCode: ExitBadInput, wantStderr: "want a mapping"},
-		{name: "missing values file", args: []string{"-chart", fixtureChart, "-root", root, "-values", filepath.Join(root, "missing.yaml")}, wantCode: ExitBadInput, wantStderr: "read values file"},
-		{name: "values the chart refuses", args: []string{"-chart", fixtureChart, "-root", root, "-values", brokenChartValues}, wantCode: ExitBadInput, wantStderr: `resourcesPreset "huge"`},
-		{name: "unknown flag", args: []string{"-colour"}, wantCode: ExitBadInput, wantStderr: "flag provided but not defined"},
-		{name: "stray argument", args: []string{"-chart", fixtureChart, "extra"}, wantCode: ExitBadInput, wantStderr: `unexpected argument "extra"`},
+		{name: "fixture chart", args: []string{"-chart", fixtureChart, "-root", root}, wantCode: exitcode.OK, wantStderr: "objects from"},
+		{name: "missing chart", args: []string{"-chart", filepath.Join(root, "nope"), "-root", root}, wantCode: exitcode.CouldNotRun, wantStderr: "render: chart "},
+		{name: "unknown layering", args: []string{"-chart", fixtureChart, "-root", root, "-layering", "prod"}, wantCode: exitcode.CouldNotRun, wantStderr: `unknown values layering "prod"`},
+		{name: "values file that is not a mapping", args: []string{"-chart", fixtureChart, "-root", root, "-values", badValues}, wantCode: exitcode.CouldNotRun, wantStderr: "want a mapping"},
+		{name: "missing values file", args: []string{"-chart", fixtureChart, "-root", root, "-values", filepath.Join(root, "missing.yaml")}, wantCode: exitcode.CouldNotRun, wantStderr: "read values file"},
+		{name: "values the chart refuses", args: []string{"-chart", fixtureChart, "-root", root, "-values", brokenChartValues}, wantCode: exitcode.CouldNotRun, wantStderr: `resourcesPreset "huge"`},
+		{name: "unknown flag", args: []string{"-colour"}, wantCode: exitcode.CouldNotRun, wantStderr: "flag provided but not defined"},
+		{name: "stray argument", args: []string{"-chart", fixtureChart, "extra"}, wantCode: exitcode.CouldNotRun, wantStderr: `unexpected argument "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -53,7 +55,7 @@ func TestMainExitCodes(t *testing.T) {
 			code := Main(context.Background(), tt.args, &stdout, &stderr)
 			assert.Equal(t, tt.wantCode, code, stderr.String())
 			assert.Contains(t, stderr.String(), tt.wantStderr)
-			if code == ExitBadInput && tt.name != "unknown flag" {
+			if code == exitcode.CouldNotRun && tt.name != "unknown flag" {
 				assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one-line error: %q", stderr.String())
 			}
 		})
@@ -65,12 +67,12 @@ func TestMainWithoutChartRendersThePinnedChart(t *testing.T) {
 	require.NoError(t, err)
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"-root", root}, &stdout, &stderr)
-	require.Equal(t, ExitOK, code, stderr.String())
+	require.Equal(t, exitcode.OK, code, stderr.String())
 	assert.Contains(t, stderr.String(), "bin/chart/redis-23.1.1-")
 	assert.Contains(t, stdout.String(), "helm.sh/chart: redis-23.1.1")
 
 	stdout.Reset()
-	require.Equal(t, ExitOK, Main(context.Background(), []string{"-root", root, "-assemble"}, &stdout, &stderr), stderr.String())
+	require.Equal(t, exitcode.OK, Main(context.Background(), []string{"-root", root, "-assemble"}, &stdout, &stderr), stderr.String())
 	assert.Contains(t, stdout.String(), "chart: redis@23.1.1 (github.com/bitnami/charts@")
 }
 
@@ -78,7 +80,7 @@ func TestMainWithoutPinIsOneLine(t *testing.T) {
 	root := projectRoot(t, "auth: {existingSecret: redis-shared-auth}\n", "")
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"-root", root}, &stdout, &stderr)
-	assert.Equal(t, ExitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Contains(t, stderr.String(), "render: pinned chart: read chart pin")
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"))
 }
@@ -91,7 +93,7 @@ func TestMainWritesOutputFileAndListsObjects(t *testing.T) {
 
 	var stdout, stderr bytes.Buffer
 	code := Main(context.Background(), []string{"-chart", fixtureChart, "-root", root, "-values", extra + " ", "-o", out}, &stdout, &stderr)
-	require.Equal(t, ExitOK, code, stderr.String())
+	require.Equal(t, exitcode.OK, code, stderr.String())
 
 	written, err := os.ReadFile(out)
 	require.NoError(t, err)

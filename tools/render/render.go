@@ -20,13 +20,8 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 	"sigs.k8s.io/yaml"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
-)
-
-// The deployment's release and namespace (FR-001, FR-017a).
-const (
-	DefaultReleaseName = "redis-shared"
-	DefaultNamespace   = "redis"
 )
 
 // ErrNoObjects is returned when a chart renders no Kubernetes object at all.
@@ -151,10 +146,10 @@ func Manifests(ctx context.Context, chartPath string, vals values.Tree, opts Opt
 
 func (o Options) withDefaults() Options {
 	if o.ReleaseName == "" {
-		o.ReleaseName = DefaultReleaseName
+		o.ReleaseName = project.Release
 	}
 	if o.Namespace == "" {
-		o.Namespace = DefaultNamespace
+		o.Namespace = project.Namespace
 	}
 	if o.APIVersions == nil {
 		o.APIVersions = DefaultAPIVersions()

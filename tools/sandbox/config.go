@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/redis-shared/conformance/tools/alerts"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/values"
 )
 
@@ -22,8 +23,6 @@ const (
 	chartDefaultProbePeriod       = 5
 	chartDefaultProbeTimeout      = 5
 	chartDefaultProbeFailures     = 5
-	chartFullname                 = "redis-shared"
-	chartNamespace                = "redis"
 	defaultLANServicePort         = 6379
 	maxReplicas                   = 20
 )
@@ -235,7 +234,7 @@ func (r *reader) role(role, common string) RoleConfig {
 func (r *reader) lanService() LANService {
 	lan := LANService{
 		Enabled: r.boolean("lanService.enabled", false),
-		Name:    r.str("lanService.name", chartFullname+"-lan"),
+		Name:    r.str("lanService.name", project.Release+"-lan"),
 		Port:    r.integer("lanService.port", defaultLANServicePort),
 	}
 	if !lan.Enabled {

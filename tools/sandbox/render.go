@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // ruleEvaluationInterval is Prometheus' evaluation interval in the sandbox: short, so
@@ -83,8 +85,8 @@ func prometheusConfig(m MetricsConfig, targets []scrapeTarget, hasRules bool) ([
 			static = append(static, map[string]any{
 				"targets": []string{t.addr},
 				"labels": map[string]string{
-					"namespace": chartNamespace,
-					"service":   chartFullname + "-metrics",
+					"namespace": project.Namespace,
+					"service":   project.Release + "-metrics",
 					"pod":       t.pod,
 					"container": "metrics",
 					"endpoint":  "http-metrics",
@@ -92,7 +94,7 @@ func prometheusConfig(m MetricsConfig, targets []scrapeTarget, hasRules bool) ([
 			})
 		}
 		cfg["scrape_configs"] = []any{map[string]any{
-			"job_name":        chartFullname + "-metrics",
+			"job_name":        project.Release + "-metrics",
 			"scrape_interval": m.Interval,
 			"scrape_timeout":  timeout,
 			"static_configs":  static,

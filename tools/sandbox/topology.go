@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // Address plan. Every address lives only inside the sandbox's own namespaces, which
@@ -39,18 +41,15 @@ const (
 	outsideLink    = "ext0"
 	podLinkName    = "eth0"
 
-	// oldRedisName is beersystem's own Redis (Service beersystem-redis in namespace
-	// beersystem, as tools/cutover's DefaultOldRedis) and its pod namespace's short name.
-	oldRedisName    = "beersystem-redis"
-	oldRedisService = oldRedisName + ".beersystem.svc.cluster.local"
-	// appPodName is the pod namespace where the stand-in beersystem runs (StartApp).
-	appPodName = "beersystem"
-	appPort    = 8080
+	// oldRedisService is the DNS name of beersystem's own Redis (project.OldRedis
+	// is its pod namespace's short name; the stand-in app's is project.App).
+	oldRedisService = project.OldRedis + "." + project.App + ".svc." + project.ClusterDomain
+	appPort         = 8080
 )
 
 // MasterService is the cluster DNS name of the master Service (FR-017); State.Services
 // maps it to the address the sandbox serves it on.
-const MasterService = chartFullname + "-master." + chartNamespace + ".svc.cluster.local"
+const MasterService = project.Release + "-master." + project.Namespace + ".svc.cluster.local"
 
 // Vantage points a client can dial from.
 const (
@@ -97,18 +96,18 @@ func newTopology(id string, cfg Config) (topology, error) {
 	add := func(name, veth, podRef string, ip netip.Addr) {
 		t.pods = append(t.pods, pod{name: name, ip: ip, veth: veth, netns: netnsName(id, name), isPod: true, podRef: podRef})
 	}
-	add("master", "vmaster", chartFullname+"-master-0", masterIP)
+	add("master", "vmaster", project.Release+"-master-0", masterIP)
 	ip := firstRepIP
 	for i := range cfg.Replicas {
-		add(fmt.Sprintf("replica-%d", i), fmt.Sprintf("vrep%d", i), fmt.Sprintf("%s-replicas-%d", chartFullname, i), ip)
+		add(fmt.Sprintf("replica-%d", i), fmt.Sprintf("vrep%d", i), fmt.Sprintf("%s-replicas-%d", project.Release, i), ip)
 		ip = ip.Next()
 	}
 	if cfg.Metrics.Enabled {
 		add("prometheus", "vprom", "prometheus-0", prometheus4)
 	}
 	add("client", "vclient", "conformance-client", clientIP)
-	add(oldRedisName, "vbsredis", oldRedisName+"-0", oldRedisIP)
-	add(appPodName, "vbeer", appPodName+"-0", appIP)
+	add(project.OldRedis, "vbsredis", project.OldRedis+"-0", oldRedisIP)
+	add(project.App, "vbeer", project.App+"-0", appIP)
 
 	if cfg.LAN.Enabled {
 		lb := cfg.LAN.LoadBalancerIP

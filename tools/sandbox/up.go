@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // ErrPrivileges means the process lacks the capabilities to build namespaces.
@@ -264,12 +266,12 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, facts
 			return nil, fmt.Errorf("write redis.conf for %s: %w", p.name, err)
 		}
 		st.Instances = append(st.Instances, inst)
-		svc := chartFullname + "-replicas"
+		svc := project.Release + "-replicas"
 		if inst.Role == "master" {
-			svc = chartFullname + "-master"
+			svc = project.Release + "-master"
 		}
-		st.Services[svc+"."+chartNamespace+".svc.cluster.local"] = append(st.Services[svc+"."+chartNamespace+".svc.cluster.local"], inst.Addr)
-		st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"] = append(st.Services[chartFullname+"-headless."+chartNamespace+".svc.cluster.local"], inst.Addr)
+		st.Services[svc+"."+project.Namespace+".svc.cluster.local"] = append(st.Services[svc+"."+project.Namespace+".svc.cluster.local"], inst.Addr)
+		st.Services[project.Release+"-headless."+project.Namespace+".svc.cluster.local"] = append(st.Services[project.Release+"-headless."+project.Namespace+".svc.cluster.local"], inst.Addr)
 	}
 	switch groups.Driver {
 	case CgroupNone:
@@ -284,7 +286,7 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, facts
 	if err := buildOldRedis(st, topo); err != nil {
 		return nil, err
 	}
-	if app, ok := topo.pod(appPodName); ok {
+	if app, ok := topo.pod(project.App); ok {
 		st.App = &AppPod{Pod: app.podRef, Netns: app.netns, IP: app.ip.String(), Port: appPort}
 	}
 	if topo.lbIP.IsValid() {
@@ -331,13 +333,13 @@ func build(ctx context.Context, id, dir string, cfg Config, bins binaries, facts
 // buildOldRedis writes the old beersystem Redis's config and password and records it
 // in st: beersystem's own instance, so it gets a password of its own.
 func buildOldRedis(st *State, topo topology) error {
-	p, ok := topo.pod(oldRedisName)
+	p, ok := topo.pod(project.OldRedis)
 	if !ok {
-		return fmt.Errorf("topology has no %s pod", oldRedisName)
+		return fmt.Errorf("topology has no %s pod", project.OldRedis)
 	}
-	instDir := filepath.Join(st.Dir, "instances", oldRedisName)
+	instDir := filepath.Join(st.Dir, "instances", project.OldRedis)
 	old := &OldRedis{
-		Name:         oldRedisName,
+		Name:         project.OldRedis,
 		Service:      oldRedisService,
 		Pod:          p.podRef,
 		Netns:        p.netns,
@@ -346,18 +348,18 @@ func buildOldRedis(st *State, topo topology) error {
 		PasswordFile: filepath.Join(instDir, "redis-password"),
 	}
 	if err := os.MkdirAll(old.DataDir, 0o700); err != nil {
-		return fmt.Errorf("%s dir: %w", oldRedisName, err)
+		return fmt.Errorf("%s dir: %w", project.OldRedis, err)
 	}
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
-		return fmt.Errorf("generate the %s password: %w", oldRedisName, err)
+		return fmt.Errorf("generate the %s password: %w", project.OldRedis, err)
 	}
 	password := hex.EncodeToString(raw)
 	if err := os.WriteFile(old.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
-		return fmt.Errorf("write the %s password file: %w", oldRedisName, err)
+		return fmt.Errorf("write the %s password file: %w", project.OldRedis, err)
 	}
 	if err := os.WriteFile(filepath.Join(instDir, "redis.conf"), []byte(oldRedisConf(old.DataDir, password)), 0o600); err != nil {
-		return fmt.Errorf("write redis.conf for %s: %w", oldRedisName, err)
+		return fmt.Errorf("write redis.conf for %s: %w", project.OldRedis, err)
 	}
 	st.OldRedis = old
 	st.Services[old.Service] = []string{old.Addr}

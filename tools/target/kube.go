@@ -27,22 +27,12 @@ import (
 
 	"github.com/redis-shared/conformance/tools/kubeconn"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
 // The deployment as the kube target looks for it (FR-001, FR-017a, tofu/).
 const (
-	KubeNamespace       = "redis"
-	KubeRelease         = "redis-shared"
-	KubeBeersystem      = "beersystem"
-	KubeAuthSecret      = "redis-shared-auth"
-	KubeAuthPasswordKey = "redis-password"
-	KubeMasterService   = KubeRelease + "-master"
-	KubeReplicasService = KubeRelease + "-replicas"
-	KubeRedisPort       = 6379
-	// KubeClusterDomain is the DNS suffix the spec's name uses
-	// (redis-shared-master.redis.svc.cluster.local).
-	KubeClusterDomain = "cluster.local"
 	// LocalPathProvisioner is what the spec's local-path-provisioner registers as.
 	LocalPathProvisioner = "rancher.io/local-path"
 )
@@ -157,11 +147,6 @@ func (k *Kube) Name() string { return "kube" }
 
 // Close deletes the probe pod, if one was made.
 func (k *Kube) Close() error { return k.closeProbe() }
-
-// MasterDNSName is the in-cluster name the spec gives the master Service.
-func MasterDNSName() string {
-	return KubeMasterService + "." + KubeNamespace + ".svc." + KubeClusterDomain
-}
 
 // Digest is the SHA-256 of a password. It prints as a placeholder so that no
 // evidence, log or failure message carries it (a hash of a weak password leaks it).
@@ -328,7 +313,7 @@ func (k *Kube) Inventory(ctx context.Context) (Inventory, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*kubeCallTimeout)
 	defer cancel()
 	var inv Inventory
-	ns := KubeNamespace
+	ns := project.Namespace
 	inv.Namespace = NamespaceFact{Name: ns}
 	nsObj, err := k.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	switch {
@@ -339,7 +324,7 @@ func (k *Kube) Inventory(ctx context.Context) (Inventory, error) {
 	}
 	inv.Namespace.Exists, inv.Namespace.Phase = true, string(nsObj.Status.Phase)
 
-	release := "app.kubernetes.io/instance=" + KubeRelease
+	release := "app.kubernetes.io/instance=" + project.Release
 	sets, err := k.cs.AppsV1().StatefulSets(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return inv, fmt.Errorf("list StatefulSets in %s: %w", ns, err)
@@ -358,7 +343,7 @@ func (k *Kube) Inventory(ctx context.Context) (Inventory, error) {
 	if inv.Services, err = k.services(ctx, ns); err != nil {
 		return inv, err
 	}
-	for _, secretNS := range []string{ns, KubeBeersystem} {
+	for _, secretNS := range []string{ns, project.App} {
 		fact, err := k.secret(ctx, secretNS)
 		if err != nil {
 			return inv, err
@@ -502,15 +487,15 @@ func readyEndpoints(slices []discoveryv1.EndpointSlice, service string) (int, []
 
 func (k *Kube) secret(ctx context.Context, ns string) (SecretFact, error) {
 	f := SecretFact{Namespace: ns}
-	s, err := k.cs.CoreV1().Secrets(ns).Get(ctx, KubeAuthSecret, metav1.GetOptions{})
+	s, err := k.cs.CoreV1().Secrets(ns).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return f, nil
 	case err != nil:
-		return f, fmt.Errorf("read Secret %s/%s: %w", ns, KubeAuthSecret, err)
+		return f, fmt.Errorf("read Secret %s/%s: %w", ns, project.AuthSecret, err)
 	}
 	f.Exists = true
-	if pw, ok := s.Data[KubeAuthPasswordKey]; ok {
+	if pw, ok := s.Data[project.AuthPasswordKey]; ok {
 		f.HasKey = true
 		f.Password = Digest{sum: sha256.Sum256(pw), set: true}
 	}
@@ -588,22 +573,22 @@ func (k *Kube) monitors(ctx context.Context, gvr schema.GroupVersionResource, ns
 // oldRedis finds beersystem workloads that run a Redis image.
 func (k *Kube) oldRedis(ctx context.Context) ([]string, error) {
 	var found []string
-	deps, err := k.cs.AppsV1().Deployments(KubeBeersystem).List(ctx, metav1.ListOptions{})
+	deps, err := k.cs.AppsV1().Deployments(project.App).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list Deployments in %s: %w", KubeBeersystem, err)
+		return nil, fmt.Errorf("list Deployments in %s: %w", project.App, err)
 	}
 	for _, d := range deps.Items {
 		if runsRedis(d.Spec.Template.Spec) {
-			found = append(found, "Deployment "+KubeBeersystem+"/"+d.Name)
+			found = append(found, "Deployment "+project.App+"/"+d.Name)
 		}
 	}
-	sets, err := k.cs.AppsV1().StatefulSets(KubeBeersystem).List(ctx, metav1.ListOptions{})
+	sets, err := k.cs.AppsV1().StatefulSets(project.App).List(ctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("list StatefulSets in %s: %w", KubeBeersystem, err)
+		return nil, fmt.Errorf("list StatefulSets in %s: %w", project.App, err)
 	}
 	for _, s := range sets.Items {
 		if runsRedis(s.Spec.Template.Spec) {
-			found = append(found, "StatefulSet "+KubeBeersystem+"/"+s.Name)
+			found = append(found, "StatefulSet "+project.App+"/"+s.Name)
 		}
 	}
 	return found, nil
@@ -626,7 +611,7 @@ func runsRedis(spec corev1.PodSpec) bool {
 			return true
 		}
 		for _, p := range c.Ports {
-			if p.ContainerPort == KubeRedisPort {
+			if p.ContainerPort == project.RedisPort {
 				return true
 			}
 		}
@@ -640,14 +625,14 @@ func (k *Kube) Endpoints(ctx context.Context) (Endpoints, error) {
 	if err != nil {
 		return Endpoints{}, err
 	}
-	port := strconv.Itoa(KubeRedisPort)
-	ep := Endpoints{Master: net.JoinHostPort(MasterDNSName(), port)}
-	if _, ok := inv.Service(KubeReplicasService); ok {
-		ep.Replicas = net.JoinHostPort(KubeReplicasService+"."+KubeNamespace+".svc."+KubeClusterDomain, port)
+	port := strconv.Itoa(project.RedisPort)
+	ep := Endpoints{Master: net.JoinHostPort(project.MasterDNSName, port)}
+	if _, ok := inv.Service(project.ReplicasService); ok {
+		ep.Replicas = net.JoinHostPort(project.ReplicasService+"."+project.Namespace+".svc."+project.ClusterDomain, port)
 	}
 	replicas := 0
 	for _, p := range inv.Pods {
-		inst := Instance{Pod: p.Name, Addr: net.JoinHostPort(p.Name+"."+KubeRelease+"-headless."+KubeNamespace+".svc."+KubeClusterDomain, port)}
+		inst := Instance{Pod: p.Name, Addr: net.JoinHostPort(p.Name+"."+project.Release+"-headless."+project.Namespace+".svc."+project.ClusterDomain, port)}
 		switch p.Component {
 		case RoleMaster:
 			inst.Name, inst.Role = RoleMaster, RoleMaster
@@ -709,7 +694,7 @@ func (k *Kube) Facts(ctx context.Context) (Facts, error) {
 	ctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
 	var f Facts
-	sets, err := k.cs.AppsV1().StatefulSets(KubeNamespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + KubeRelease})
+	sets, err := k.cs.AppsV1().StatefulSets(project.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/instance=" + project.Release})
 	if err != nil {
 		return f, fmt.Errorf("kube facts: %w", err)
 	}
@@ -729,11 +714,11 @@ func (k *Kube) Facts(ctx context.Context) (Facts, error) {
 func (k *Kube) Leaks(data []byte) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), kubeCallTimeout)
 	defer cancel()
-	s, err := k.cs.CoreV1().Secrets(KubeNamespace).Get(ctx, KubeAuthSecret, metav1.GetOptions{})
+	s, err := k.cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	if err != nil {
 		return false
 	}
-	pw := s.Data[KubeAuthPasswordKey]
+	pw := s.Data[project.AuthPasswordKey]
 	return len(pw) > 0 && bytes.Contains(data, pw)
 }
 
@@ -747,9 +732,9 @@ func (k *Kube) instancePod(ctx context.Context, name string) (string, string, er
 	if err != nil {
 		return "", "", err
 	}
-	set := KubeMasterService
+	set := project.MasterService
 	if inst.Role == RoleReplica {
-		set = KubeReplicasService
+		set = project.ReplicasService
 	}
 	return inst.Pod, set, nil
 }
@@ -760,7 +745,7 @@ func (k *Kube) Kill(ctx context.Context, instance string) (Revert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kill %s: %w", instance, err)
 	}
-	pods := k.cs.CoreV1().Pods(KubeNamespace)
+	pods := k.cs.CoreV1().Pods(project.Namespace)
 	old, err := pods.Get(ctx, pod, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("kill %s: read pod %s: %w", instance, pod, err)
@@ -807,7 +792,7 @@ func (k *Kube) Stop(ctx context.Context, instance string) (Revert, error) {
 		return k.WaitHealthy(ctx, podBackTimeout)
 	}
 	gone := func(ctx context.Context) (bool, error) {
-		_, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, pod, metav1.GetOptions{})
+		_, err := k.cs.CoreV1().Pods(project.Namespace).Get(ctx, pod, metav1.GetOptions{})
 		return apierrors.IsNotFound(err), nil
 	}
 	if err := waitfor.Until(ctx, "pod "+pod+" gone", podBackTimeout, 250*time.Millisecond, gone); err != nil {
@@ -818,7 +803,7 @@ func (k *Kube) Stop(ctx context.Context, instance string) (Revert, error) {
 
 // Scale sets a StatefulSet's replicas and returns the previous count.
 func (k *Kube) Scale(ctx context.Context, statefulSet string, replicas int32) (int32, error) {
-	sets := k.cs.AppsV1().StatefulSets(KubeNamespace)
+	sets := k.cs.AppsV1().StatefulSets(project.Namespace)
 	scale, err := sets.GetScale(ctx, statefulSet, metav1.GetOptions{})
 	if err != nil {
 		return 0, fmt.Errorf("read scale of %s: %w", statefulSet, err)
@@ -839,7 +824,7 @@ func (k *Kube) Restarts(ctx context.Context, instance string) (Restart, error) {
 	if err != nil {
 		return Restart{}, fmt.Errorf("restarts of %s: %w", instance, err)
 	}
-	pod, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, podName, metav1.GetOptions{})
+	pod, err := k.cs.CoreV1().Pods(project.Namespace).Get(ctx, podName, metav1.GetOptions{})
 	if err != nil {
 		return Restart{}, fmt.Errorf("restarts of %s: %w", instance, err)
 	}
@@ -876,8 +861,8 @@ func (k *Kube) WaitHealthy(ctx context.Context, timeout time.Duration) error {
 func (k *Kube) unhealthy(ctx context.Context) (string, error) {
 	cctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
-	for _, name := range []string{KubeMasterService, KubeReplicasService} {
-		s, err := k.cs.AppsV1().StatefulSets(KubeNamespace).Get(cctx, name, metav1.GetOptions{})
+	for _, name := range []string{project.MasterService, project.ReplicasService} {
+		s, err := k.cs.AppsV1().StatefulSets(project.Namespace).Get(cctx, name, metav1.GetOptions{})
 		if err != nil {
 			return "", fmt.Errorf("read StatefulSet %s: %w", name, err)
 		}

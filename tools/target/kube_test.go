@@ -20,12 +20,14 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 const testPassword = "s3cret-password-for-tests"
 
 func releaseLabels(component string) map[string]string {
-	return map[string]string{"app.kubernetes.io/instance": KubeRelease, "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": component}
+	return map[string]string{"app.kubernetes.io/instance": project.Release, "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": component}
 }
 
 func redisPod(name, component string, ready bool) *corev1.Pod {
@@ -39,7 +41,7 @@ func redisPod(name, component string, ready bool) *corev1.Pod {
 	}
 	probe := &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"redis-cli", "ping"}}}, PeriodSeconds: 5, FailureThreshold: 3}
 	return &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: KubeNamespace, Labels: releaseLabels(component), UID: types.UID("uid-" + name)},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: project.Namespace, Labels: releaseLabels(component), UID: types.UID("uid-" + name)},
 		Spec: corev1.PodSpec{
 			Containers: []corev1.Container{
 				{Name: "redis", Image: "bitnamilegacy/redis:8.2.1", Resources: res, LivenessProbe: probe, ReadinessProbe: probe},
@@ -57,8 +59,8 @@ func redisPod(name, component string, ready bool) *corev1.Pod {
 
 func statefulSet(name, component string, replicas, ready int32) *appsv1.StatefulSet {
 	return &appsv1.StatefulSet{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: KubeNamespace, Labels: map[string]string{
-			"app.kubernetes.io/instance": KubeRelease, "app.kubernetes.io/component": component,
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: project.Namespace, Labels: map[string]string{
+			"app.kubernetes.io/instance": project.Release, "app.kubernetes.io/component": component,
 			"app.kubernetes.io/version": "8.2.1", "helm.sh/chart": "redis-23.1.1",
 		}},
 		Spec:   appsv1.StatefulSetSpec{Replicas: &replicas},
@@ -68,14 +70,14 @@ func statefulSet(name, component string, replicas, ready int32) *appsv1.Stateful
 
 func secret(ns, password string) *corev1.Secret {
 	return &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: KubeAuthSecret, Namespace: ns},
-		Data:       map[string][]byte{KubeAuthPasswordKey: []byte(password)},
+		ObjectMeta: metav1.ObjectMeta{Name: project.AuthSecret, Namespace: ns},
+		Data:       map[string][]byte{project.AuthPasswordKey: []byte(password)},
 	}
 }
 
 func pvc(name, class, phase string) *corev1.PersistentVolumeClaim {
 	return &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: KubeNamespace},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: project.Namespace},
 		Spec:       corev1.PersistentVolumeClaimSpec{StorageClassName: &class, VolumeName: "pv-" + name},
 		Status:     corev1.PersistentVolumeClaimStatus{Phase: corev1.PersistentVolumeClaimPhase(phase)},
 	}
@@ -84,7 +86,7 @@ func pvc(name, class, phase string) *corev1.PersistentVolumeClaim {
 func endpointSlice(service string, pods ...string) *discoveryv1.EndpointSlice {
 	ready := true
 	sl := &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{
-		Name: service + "-abc", Namespace: KubeNamespace, Labels: map[string]string{discoveryv1.LabelServiceName: service},
+		Name: service + "-abc", Namespace: project.Namespace, Labels: map[string]string{discoveryv1.LabelServiceName: service},
 	}}
 	for i, p := range pods {
 		sl.Endpoints = append(sl.Endpoints, discoveryv1.Endpoint{
@@ -100,32 +102,32 @@ func endpointSlice(service string, pods ...string) *discoveryv1.EndpointSlice {
 func deployment() []runtime.Object {
 	allocate := false
 	return []runtime.Object{
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}},
-		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeBeersystem}},
-		statefulSet(KubeMasterService, "master", 1, 1),
-		statefulSet(KubeReplicasService, "replica", 1, 1),
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: project.Namespace}, Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}},
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: project.App}},
+		statefulSet(project.MasterService, "master", 1, 1),
+		statefulSet(project.ReplicasService, "replica", 1, 1),
 		redisPod("redis-shared-master-0", "master", true),
 		redisPod("redis-shared-replicas-0", "replica", true),
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: KubeMasterService, Namespace: KubeNamespace, Labels: map[string]string{"app.kubernetes.io/instance": KubeRelease}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: project.MasterService, Namespace: project.Namespace, Labels: map[string]string{"app.kubernetes.io/instance": project.Release}},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.10"}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: KubeReplicasService, Namespace: KubeNamespace, Labels: map[string]string{"app.kubernetes.io/instance": KubeRelease}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: project.ReplicasService, Namespace: project.Namespace, Labels: map[string]string{"app.kubernetes.io/instance": project.Release}},
 			Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeClusterIP, ClusterIP: "10.96.0.11"}},
-		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "redis-shared-lan", Namespace: KubeNamespace},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "redis-shared-lan", Namespace: project.Namespace},
 			Spec: corev1.ServiceSpec{
 				Type: corev1.ServiceTypeLoadBalancer, ClusterIP: "10.96.0.12", LoadBalancerSourceRanges: []string{"192.168.4.0/24"},
-				AllocateLoadBalancerNodePorts: &allocate, Ports: []corev1.ServicePort{{Port: KubeRedisPort}},
+				AllocateLoadBalancerNodePorts: &allocate, Ports: []corev1.ServicePort{{Port: project.RedisPort}},
 			},
 			Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{{IP: "192.168.4.200"}}}}},
-		endpointSlice(KubeMasterService, "redis-shared-master-0"),
-		endpointSlice(KubeRelease+"-metrics", "redis-shared-master-0", "redis-shared-replicas-0"),
-		secret(KubeNamespace, testPassword),
-		secret(KubeBeersystem, testPassword),
+		endpointSlice(project.MasterService, "redis-shared-master-0"),
+		endpointSlice(project.Release+"-metrics", "redis-shared-master-0", "redis-shared-replicas-0"),
+		secret(project.Namespace, testPassword),
+		secret(project.App, testPassword),
 		pvc("redis-data-redis-shared-master-0", "local-path", "Bound"),
 		pvc("redis-data-redis-shared-replicas-0", "local-path", "Pending"),
 		&storagev1.StorageClass{ObjectMeta: metav1.ObjectMeta{Name: "local-path"}, Provisioner: LocalPathProvisioner},
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "old-redis", Namespace: KubeBeersystem},
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "old-redis", Namespace: project.App},
 			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "r", Image: "docker.io/library/redis:7"}}}}}},
-		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "beersystem", Namespace: KubeBeersystem},
+		&appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "beersystem", Namespace: project.App},
 			Spec: appsv1.DeploymentSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "ghcr.io/example/beersystem:1"}}}}}},
 	}
 }
@@ -133,12 +135,12 @@ func deployment() []runtime.Object {
 func monitoringObjects() []runtime.Object {
 	sm := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1", "kind": "ServiceMonitor",
-		"metadata": map[string]any{"name": KubeRelease, "namespace": KubeNamespace, "labels": map[string]any{"app.kubernetes.io/instance": KubeRelease}},
+		"metadata": map[string]any{"name": project.Release, "namespace": project.Namespace, "labels": map[string]any{"app.kubernetes.io/instance": project.Release}},
 		"spec":     map[string]any{"endpoints": []any{map[string]any{"port": "http-metrics"}}},
 	}}
 	rule := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "monitoring.coreos.com/v1", "kind": "PrometheusRule",
-		"metadata": map[string]any{"name": KubeRelease, "namespace": KubeNamespace, "labels": map[string]any{"app.kubernetes.io/instance": KubeRelease}},
+		"metadata": map[string]any{"name": project.Release, "namespace": project.Namespace, "labels": map[string]any{"app.kubernetes.io/instance": project.Release}},
 		"spec": map[string]any{"groups": []any{
 			map[string]any{"name": "a", "rules": []any{map[string]any{"alert": "RedisDown"}, map[string]any{"alert": "RedisMissingMaster"}}},
 			map[string]any{"name": "b", "rules": []any{map[string]any{"alert": "RedisRejectedConnections"}}},
@@ -163,7 +165,7 @@ func TestKubeInventory(t *testing.T) {
 	inv, err := k.Inventory(context.Background())
 	require.NoError(t, err)
 
-	assert.Equal(t, NamespaceFact{Name: KubeNamespace, Exists: true, Phase: "Active"}, inv.Namespace)
+	assert.Equal(t, NamespaceFact{Name: project.Namespace, Exists: true, Phase: "Active"}, inv.Namespace)
 	assert.Len(t, inv.StatefulSets, 2)
 	require.Len(t, inv.Pods, 2)
 	master := inv.Pods[0]
@@ -182,15 +184,15 @@ func TestKubeInventory(t *testing.T) {
 	assert.Equal(t, []string{"192.168.4.0/24"}, lbs[0].SourceRanges)
 	require.NotNil(t, lbs[0].AllocateNodePorts)
 	assert.False(t, *lbs[0].AllocateNodePorts)
-	metrics, ok := inv.Service(KubeRelease + "-metrics")
+	metrics, ok := inv.Service(project.Release + "-metrics")
 	assert.False(t, ok, "no metrics Service in the fixture, only its slice")
 	assert.Empty(t, metrics.ReadyPods)
-	masterSvc, ok := inv.Service(KubeMasterService)
+	masterSvc, ok := inv.Service(project.MasterService)
 	require.True(t, ok)
 	assert.Equal(t, 1, masterSvc.ReadyEndpoints)
 	assert.Equal(t, []string{"redis-shared-master-0"}, masterSvc.ReadyPods)
 
-	own, copied := inv.Secret(KubeNamespace), inv.Secret(KubeBeersystem)
+	own, copied := inv.Secret(project.Namespace), inv.Secret(project.App)
 	assert.True(t, own.Exists && own.HasKey && copied.Exists && copied.HasKey)
 	assert.True(t, own.Password.Equal(copied.Password))
 
@@ -199,8 +201,8 @@ func TestKubeInventory(t *testing.T) {
 	assert.Equal(t, "Pending", inv.PVCs[1].Phase)
 
 	assert.Empty(t, inv.MonitoringError)
-	assert.Equal(t, []MonitorFact{{Name: KubeRelease, Release: KubeRelease, Count: 1}}, inv.ServiceMonitors)
-	assert.Equal(t, []MonitorFact{{Name: KubeRelease, Release: KubeRelease, Count: 3}}, inv.PrometheusRules)
+	assert.Equal(t, []MonitorFact{{Name: project.Release, Release: project.Release, Count: 1}}, inv.ServiceMonitors)
+	assert.Equal(t, []MonitorFact{{Name: project.Release, Release: project.Release, Count: 3}}, inv.PrometheusRules)
 	assert.Equal(t, []string{"Deployment beersystem/old-redis"}, inv.OldRedis)
 }
 
@@ -213,18 +215,18 @@ func TestKubeInventoryMissingObjects(t *testing.T) {
 	})
 	t.Run("secret copies differ or are missing", func(t *testing.T) {
 		objs := []runtime.Object{
-			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}},
-			secret(KubeNamespace, testPassword),
+			&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: project.Namespace}},
+			secret(project.Namespace, testPassword),
 		}
 		inv, err := fakeKube(t, objs, monitoringObjects()).Inventory(context.Background())
 		require.NoError(t, err)
-		assert.False(t, inv.Secret(KubeBeersystem).Exists)
-		assert.False(t, inv.Secret(KubeNamespace).Password.Equal(inv.Secret(KubeBeersystem).Password), "a missing digest equals nothing")
+		assert.False(t, inv.Secret(project.App).Exists)
+		assert.False(t, inv.Secret(project.Namespace).Password.Equal(inv.Secret(project.App).Password), "a missing digest equals nothing")
 
-		objs = append(objs, secret(KubeBeersystem, "another"))
+		objs = append(objs, secret(project.App, "another"))
 		inv, err = fakeKube(t, objs, monitoringObjects()).Inventory(context.Background())
 		require.NoError(t, err)
-		assert.False(t, inv.Secret(KubeNamespace).Password.Equal(inv.Secret(KubeBeersystem).Password))
+		assert.False(t, inv.Secret(project.Namespace).Password.Equal(inv.Secret(project.App).Password))
 	})
 }
 
@@ -310,7 +312,7 @@ func TestRunsRedis(t *testing.T) {
 	}
 	client := corev1.Container{Image: "bitnamilegacy/redis:8.2.1", Command: []string{"/bin/sh", "-c"}}
 	assert.False(t, runsRedis(corev1.PodSpec{Containers: []corev1.Container{client}}), "redis-cli client borrowing the image")
-	client.Ports = []corev1.ContainerPort{{ContainerPort: KubeRedisPort}}
+	client.Ports = []corev1.ContainerPort{{ContainerPort: project.RedisPort}}
 	assert.True(t, runsRedis(corev1.PodSpec{Containers: []corev1.Container{client}}), "custom command serving 6379")
 }
 
@@ -320,7 +322,7 @@ func TestKubeStopAndKill(t *testing.T) {
 	revert, err := k.Kill(ctx, "replica-0")
 	require.NoError(t, err)
 	require.NotNil(t, revert)
-	_, err = k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, "redis-shared-replicas-0", metav1.GetOptions{})
+	_, err = k.cs.CoreV1().Pods(project.Namespace).Get(ctx, "redis-shared-replicas-0", metav1.GetOptions{})
 	assert.Error(t, err, "the pod is deleted")
 	_, err = k.Kill(ctx, "replica-7")
 	assert.ErrorContains(t, err, `no instance "replica-7"`)

@@ -12,6 +12,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // IPAddressPoolResource is MetalLB's address pool (metallb.io/v1beta1).
@@ -74,12 +76,12 @@ func forbidden(err error) bool {
 
 func (k *Kube) enforcementInputs(ctx context.Context) (enforcementInputs, error) {
 	var in enforcementInputs
-	svcs, err := k.cs.CoreV1().Services(KubeNamespace).List(ctx, metav1.ListOptions{})
+	svcs, err := k.cs.CoreV1().Services(project.Namespace).List(ctx, metav1.ListOptions{})
 	switch {
 	case forbidden(err):
-		in.Unread = append(in.Unread, "Services in "+KubeNamespace+" (forbidden)")
+		in.Unread = append(in.Unread, "Services in "+project.Namespace+" (forbidden)")
 	case err != nil:
-		return in, fmt.Errorf("list Services in %s: %w", KubeNamespace, err)
+		return in, fmt.Errorf("list Services in %s: %w", project.Namespace, err)
 	default:
 		var lb *corev1.Service
 		// The same choice as Endpoints: the first LoadBalancer by name.
@@ -225,7 +227,7 @@ func describeEnforcement(in enforcementInputs) string {
 	var notes []string
 	switch {
 	case in.Service == "" && len(in.Unread) == 0:
-		layer = "unknown: no LoadBalancer Service in " + KubeNamespace
+		layer = "unknown: no LoadBalancer Service in " + project.Namespace
 	case in.Service != "" && in.IngressIP == "":
 		layer = fmt.Sprintf("unknown: LoadBalancer Service %s has no address yet", in.Service)
 	case in.IPMode == string(corev1.LoadBalancerIPModeProxy) && has("kind"):

@@ -15,12 +15,14 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // lbService is the LAN LoadBalancer Service with an address and optional extras.
 func lbService(ip string, mode *corev1.LoadBalancerIPMode, annotations map[string]string, class string) *corev1.Service {
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: "redis-shared-lan", Namespace: KubeNamespace, Annotations: annotations},
+		ObjectMeta: metav1.ObjectMeta{Name: "redis-shared-lan", Namespace: project.Namespace, Annotations: annotations},
 		Spec:       corev1.ServiceSpec{Type: corev1.ServiceTypeLoadBalancer, LoadBalancerSourceRanges: []string{"192.168.4.0/24"}},
 	}
 	if class != "" {

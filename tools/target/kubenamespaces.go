@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
@@ -56,7 +57,7 @@ type ClientNamespace struct {
 // the Secret tofu copied) and a namespace of the suite's own.
 func ClientNamespaces() []ClientNamespace {
 	return []ClientNamespace{
-		{Namespace: KubeBeersystem},
+		{Namespace: project.App},
 		{Namespace: ProbeNamespace, Created: true},
 	}
 }
@@ -92,11 +93,6 @@ type NamespaceProber interface {
 	ProbeFromNamespace(ctx context.Context, ns ClientNamespace, prefix string, ttl time.Duration) (NamespaceReport, error)
 }
 
-// ReplicasDNSName is the in-cluster name of the replicas Service.
-func ReplicasDNSName() string {
-	return KubeReplicasService + "." + KubeNamespace + ".svc." + KubeClusterDomain
-}
-
 // namespaceProbePodSpec turns the probe pod of the deployment's namespace into one of
 // namespace ns: same image, limits and locked-down security context, but WITHOUT the
 // chart's client label (an application pod has none) and with the password from the
@@ -114,8 +110,8 @@ const vantageLabel = "conformance.redis-shared/vantage"
 
 // ProbeFromNamespace runs the FR-003 / FR-017 measurement from a pod in ns.
 func (k *Kube) ProbeFromNamespace(ctx context.Context, ns ClientNamespace, prefix string, ttl time.Duration) (NamespaceReport, error) {
-	rep := NamespaceReport{Namespace: ns.Namespace, Master: MasterDNSName() + ":6379", Replicas: ReplicasDNSName() + ":6379"}
-	if ns.Namespace == KubeNamespace {
+	rep := NamespaceReport{Namespace: ns.Namespace, Master: project.MasterDNSName + ":6379", Replicas: project.ReplicasDNSName + ":6379"}
+	if ns.Namespace == project.Namespace {
 		return rep, fmt.Errorf("kube target: namespace %s is the deployment's own, not another namespace", ns.Namespace)
 	}
 	if k.opts.ProbeBinary == "" {
@@ -155,7 +151,7 @@ func (k *Kube) ProbeFromNamespace(ctx context.Context, ns ClientNamespace, prefi
 	if pod != nil {
 		name := pod.Name
 		rep.Pod, rep.Labels = name, pod.Labels
-		rep.PasswordFrom = ns.Namespace + "/" + KubeAuthSecret
+		rep.PasswordFrom = ns.Namespace + "/" + project.AuthSecret
 		undo = append(undo, func(ctx context.Context) error { return k.deletePod(ctx, ns.Namespace, name) })
 	}
 	if err != nil {
@@ -180,13 +176,13 @@ func (k *Kube) ProbeFromNamespace(ctx context.Context, ns ClientNamespace, prefi
 func (k *Kube) networkPolicies(ctx context.Context) ([]string, error) {
 	cctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
-	list, err := k.cs.NetworkingV1().NetworkPolicies(KubeNamespace).List(cctx, metav1.ListOptions{})
+	list, err := k.cs.NetworkingV1().NetworkPolicies(project.Namespace).List(cctx, metav1.ListOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("kube target: list NetworkPolicies of %s: %w", KubeNamespace, err)
+		return nil, fmt.Errorf("kube target: list NetworkPolicies of %s: %w", project.Namespace, err)
 	}
 	var names []string
 	for _, np := range list.Items {
-		names = append(names, KubeNamespace+"/"+np.Name)
+		names = append(names, project.Namespace+"/"+np.Name)
 	}
 	sort.Strings(names)
 	return names, nil
@@ -197,14 +193,14 @@ func (k *Kube) networkPolicies(ctx context.Context) ([]string, error) {
 func (k *Kube) secretPresent(ctx context.Context, ns string) error {
 	cctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
-	s, err := k.cs.CoreV1().Secrets(ns).Get(cctx, KubeAuthSecret, metav1.GetOptions{})
+	s, err := k.cs.CoreV1().Secrets(ns).Get(cctx, project.AuthSecret, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
-		return fmt.Errorf("kube target: namespace %s has no Secret %s (FR-012a): its pods have no password to connect with", ns, KubeAuthSecret)
+		return fmt.Errorf("kube target: namespace %s has no Secret %s (FR-012a): its pods have no password to connect with", ns, project.AuthSecret)
 	case err != nil:
-		return fmt.Errorf("kube target: read Secret %s/%s: %w", ns, KubeAuthSecret, err)
-	case len(s.Data[KubeAuthPasswordKey]) == 0:
-		return fmt.Errorf("kube target: Secret %s/%s has no key %s", ns, KubeAuthSecret, KubeAuthPasswordKey)
+		return fmt.Errorf("kube target: read Secret %s/%s: %w", ns, project.AuthSecret, err)
+	case len(s.Data[project.AuthPasswordKey]) == 0:
+		return fmt.Errorf("kube target: Secret %s/%s has no key %s", ns, project.AuthSecret, project.AuthPasswordKey)
 	}
 	return nil
 }
@@ -265,9 +261,9 @@ func (k *Kube) makeProbeNamespace(ctx context.Context, ns string) (func(context.
 		return remove, err
 	}
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: KubeAuthSecret, Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: project.AuthSecret, Namespace: ns, Labels: labels},
 		Type:       corev1.SecretTypeOpaque,
-		Data:       map[string][]byte{KubeAuthPasswordKey: []byte(password)},
+		Data:       map[string][]byte{project.AuthPasswordKey: []byte(password)},
 	}
 	if _, err := k.cs.CoreV1().Secrets(ns).Create(ctx, secret, metav1.CreateOptions{}); err != nil {
 		return remove, fmt.Errorf("kube target: copy the auth Secret into %s: %w", ns, err)
@@ -281,9 +277,9 @@ func (k *Kube) makeProbeNamespace(ctx context.Context, ns string) (func(context.
 func (k *Kube) startNamespacePod(ctx context.Context, exec podExecer, ns string) (*corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(ctx, probeStartTimeout)
 	defer cancel()
-	set, err := k.cs.AppsV1().StatefulSets(KubeNamespace).Get(ctx, KubeMasterService, metav1.GetOptions{})
+	set, err := k.cs.AppsV1().StatefulSets(project.Namespace).Get(ctx, project.MasterService, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("kube target: read StatefulSet %s for the probe's image: %w", KubeMasterService, err)
+		return nil, fmt.Errorf("kube target: read StatefulSet %s for the probe's image: %w", project.MasterService, err)
 	}
 	base, err := probePodSpec(set.Spec.Template.Spec, k.probeDir())
 	if err != nil {

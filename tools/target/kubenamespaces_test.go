@@ -20,13 +20,14 @@ import (
 	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // namespaceCluster is a fake cluster with the master StatefulSet, the auth Secrets tofu writes and the chart's
 // NetworkPolicy.
 func namespaceCluster(t *testing.T) *fake.Clientset {
 	t.Helper()
-	set := statefulSet(KubeMasterService, "master", 1, 1)
+	set := statefulSet(project.MasterService, "master", 1, 1)
 	set.Spec.Template.Spec.Containers = []corev1.Container{{Name: "redis", Image: "bitnamilegacy/redis:8.2.1"}}
 	cs := fake.NewClientset(set)
 	// kwok's part: a created pod runs and is Ready at once.
@@ -40,7 +41,7 @@ func namespaceCluster(t *testing.T) *fake.Clientset {
 		return false, nil, nil
 	})
 	ctx := context.Background()
-	for _, ns := range []string{KubeNamespace, KubeBeersystem} {
+	for _, ns := range []string{project.Namespace, project.App} {
 		_, err := cs.CoreV1().Secrets(ns).Create(ctx, secret(ns, testPassword), metav1.CreateOptions{})
 		require.NoError(t, err)
 	}
@@ -50,8 +51,8 @@ func namespaceCluster(t *testing.T) *fake.Clientset {
 		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
 		return false, nil, cs.Tracker().Add(sa)
 	})
-	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: KubeRelease, Namespace: KubeNamespace}}
-	_, err := cs.NetworkingV1().NetworkPolicies(KubeNamespace).Create(ctx, np, metav1.CreateOptions{})
+	np := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Name: project.Release, Namespace: project.Namespace}}
+	_, err := cs.NetworkingV1().NetworkPolicies(project.Namespace).Create(ctx, np, metav1.CreateOptions{})
 	require.NoError(t, err)
 	return cs
 }
@@ -115,14 +116,14 @@ func namespaceKube(t *testing.T, cs *fake.Clientset, exec podExecer) (*Kube, []b
 func TestNamespaceProbePodHasNoClientLabelAndItsOwnNamespacesSecret(t *testing.T) {
 	base, err := probePodSpec(corev1.PodSpec{Containers: []corev1.Container{{Name: "redis", Image: "bitnamilegacy/redis:8.2.1"}}}, "/tmp")
 	require.NoError(t, err)
-	pod := namespaceProbePodSpec(base, KubeBeersystem)
+	pod := namespaceProbePodSpec(base, project.App)
 
-	assert.Equal(t, KubeBeersystem, pod.Namespace)
+	assert.Equal(t, project.App, pod.Namespace)
 	assert.NotContains(t, pod.Labels, probeClientLabel, "an application pod carries no client label")
 	assert.Equal(t, ProbeLabelValue, pod.Labels[ProbeLabel])
-	assert.Equal(t, KubeBeersystem, pod.Labels[vantageLabel])
+	assert.Equal(t, project.App, pod.Labels[vantageLabel])
 	ref := pod.Spec.Containers[0].Env[0].ValueFrom.SecretKeyRef
-	assert.Equal(t, KubeAuthSecret, ref.Name, "secretKeyRef reads the Secret of the pod's own namespace")
+	assert.Equal(t, project.AuthSecret, ref.Name, "secretKeyRef reads the Secret of the pod's own namespace")
 	assert.Contains(t, base.Labels, probeClientLabel, "the redis namespace's probe pod is left as it was")
 }
 
@@ -132,29 +133,29 @@ func TestProbeFromBeersystemDialsTheDNSNamesAndCleansUp(t *testing.T) {
 	k, binary := namespaceKube(t, cs, exec)
 	ctx := context.Background()
 
-	rep, err := k.ProbeFromNamespace(ctx, ClientNamespace{Namespace: KubeBeersystem}, "conformance:r:fr017:", time.Minute)
+	rep, err := k.ProbeFromNamespace(ctx, ClientNamespace{Namespace: project.App}, "conformance:r:fr017:", time.Minute)
 	require.NoError(t, err)
 
-	assert.Equal(t, KubeBeersystem, rep.Namespace)
+	assert.Equal(t, project.App, rep.Namespace)
 	assert.Equal(t, "redisprobe-x1", rep.Pod)
-	assert.Equal(t, KubeBeersystem+"/"+KubeAuthSecret, rep.PasswordFrom)
+	assert.Equal(t, project.App+"/"+project.AuthSecret, rep.PasswordFrom)
 	assert.NotContains(t, rep.Labels, probeClientLabel)
-	assert.Equal(t, []string{KubeNamespace + "/" + KubeRelease}, rep.NetworkPolicies)
+	assert.Equal(t, []string{project.Namespace + "/" + project.Release}, rep.NetworkPolicies)
 	assert.Equal(t, 1, rep.Commands.Passed())
 	assert.Zero(t, rep.Cleanup.Left())
 	assert.Equal(t, binary, exec.uploaded)
 	require.Len(t, exec.calls, 3)
 	for _, call := range exec.calls {
-		assert.Equal(t, KubeBeersystem, call.Namespace, "every exec goes to the beersystem pod")
+		assert.Equal(t, project.App, call.Namespace, "every exec goes to the beersystem pod")
 	}
 	master, replicas := "redis-shared-master.redis.svc.cluster.local:6379", "redis-shared-replicas.redis.svc.cluster.local:6379"
 	assert.Equal(t, probe.Request{Kind: probe.KindCommands, Addr: master, Prefix: "conformance:r:fr017:", TTL: time.Minute}, exec.calls[1].Request)
 	assert.Equal(t, probe.Request{Kind: probe.KindCleanup, Addr: master, Prefix: "conformance:r:fr017:", Addrs: []string{replicas}}, exec.calls[2].Request)
 	assert.Equal(t, []string{"/tmp/redisprobe"}, exec.calls[1].Cmd, "no flags: the request goes on stdin")
-	pods, err := cs.CoreV1().Pods(KubeBeersystem).List(ctx, metav1.ListOptions{})
+	pods, err := cs.CoreV1().Pods(project.App).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items, "the probe pod is deleted afterwards")
-	_, err = cs.CoreV1().Namespaces().Get(ctx, KubeBeersystem, metav1.GetOptions{})
+	_, err = cs.CoreV1().Namespaces().Get(ctx, project.App, metav1.GetOptions{})
 	assert.Error(t, err, "beersystem is never created (nor deleted) by the suite")
 }
 
@@ -165,9 +166,9 @@ func TestProbeFromOwnNamespaceMakesAndRemovesItWithASecretCopy(t *testing.T) {
 	var seenLabels map[string]string
 	// Look at the namespace and its Secret while the probe runs.
 	exec := &requestExecer{before: func() {
-		s, err := cs.CoreV1().Secrets(ProbeNamespace).Get(ctx, KubeAuthSecret, metav1.GetOptions{})
+		s, err := cs.CoreV1().Secrets(ProbeNamespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 		require.NoError(t, err)
-		seenSecret = s.Data[KubeAuthPasswordKey]
+		seenSecret = s.Data[project.AuthPasswordKey]
 		ns, err := cs.CoreV1().Namespaces().Get(ctx, ProbeNamespace, metav1.GetOptions{})
 		require.NoError(t, err)
 		seenLabels = ns.Labels
@@ -194,9 +195,9 @@ func TestProbeFromNamespaceRefusals(t *testing.T) {
 		{
 			name: "beersystem without the Secret copy",
 			prepare: func(t *testing.T, cs *fake.Clientset) {
-				require.NoError(t, cs.CoreV1().Secrets(KubeBeersystem).Delete(context.Background(), KubeAuthSecret, metav1.DeleteOptions{}))
+				require.NoError(t, cs.CoreV1().Secrets(project.App).Delete(context.Background(), project.AuthSecret, metav1.DeleteOptions{}))
 			},
-			ns:      ClientNamespace{Namespace: KubeBeersystem},
+			ns:      ClientNamespace{Namespace: project.App},
 			wantErr: "namespace beersystem has no Secret redis-shared-auth (FR-012a)",
 		},
 		{
@@ -211,7 +212,7 @@ func TestProbeFromNamespaceRefusals(t *testing.T) {
 		{
 			name:    "the deployment's own namespace",
 			prepare: func(*testing.T, *fake.Clientset) {},
-			ns:      ClientNamespace{Namespace: KubeNamespace},
+			ns:      ClientNamespace{Namespace: project.Namespace},
 			wantErr: "is the deployment's own",
 		},
 	}

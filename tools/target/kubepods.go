@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilexec "k8s.io/client-go/util/exec"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/probe"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
@@ -120,7 +121,7 @@ func (k *Kube) runInPod(ctx context.Context, exec podExecer, ns, pod string, req
 	execErr := exec.Exec(ctx, ns, pod, ProbeContainer, []string{k.probePath()}, bytes.NewReader(append(raw, '\n')), &stdout, &stderr)
 	what := fmt.Sprintf("redisprobe %s in pod %s/%s", req.Kind, ns, pod)
 	var exit utilexec.ExitError
-	if execErr != nil && !(errors.As(execErr, &exit) && exit.ExitStatus() == probe.ExitFailed) {
+	if execErr != nil && !(errors.As(execErr, &exit) && exit.ExitStatus() == exitcode.Failed) {
 		return rep, fmt.Errorf("%s: %w (stderr: %s)", what, execErr, strings.TrimSpace(stderr.String()))
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {

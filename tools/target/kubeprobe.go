@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/tools/remotecommand"
 
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // PodProber is what the kube target adds for checks about the probe pod itself:
@@ -50,7 +51,7 @@ const (
 	ProbeDefaultDir = "/tmp"
 	// probeClientLabel lets the probe through the chart's NetworkPolicy when it only
 	// admits labelled clients (networkPolicy.allowExternal=false).
-	probeClientLabel = KubeRelease + "-client"
+	probeClientLabel = project.Release + "-client"
 	// probeLifetime is the pod's activeDeadlineSeconds: the kubelet ends it even when
 	// the run that made it crashed before deleting it. One suite run fits in it
 	// (SUITES_TIMEOUT is 30m).
@@ -157,7 +158,7 @@ func (k *Kube) sweepProbes(ctx context.Context) error {
 	if k.probe.swept {
 		return nil
 	}
-	pods := k.cs.CoreV1().Pods(KubeNamespace)
+	pods := k.cs.CoreV1().Pods(project.Namespace)
 	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: ProbeLabel + "=" + ProbeLabelValue})
 	if err != nil {
 		return fmt.Errorf("kube target: list leftover probe pods: %w", err)
@@ -187,7 +188,7 @@ func probePodSpec(set corev1.PodSpec, dir string) (corev1.Pod, error) {
 		redis = &set.Containers[0]
 	}
 	if redis == nil || redis.Image == "" {
-		return corev1.Pod{}, fmt.Errorf("StatefulSet %s has no Redis container image to start the probe from", KubeMasterService)
+		return corev1.Pod{}, fmt.Errorf("StatefulSet %s has no Redis container image to start the probe from", project.MasterService)
 	}
 	deadline := int64(probeLifetime.Seconds())
 	grace := int64(0)
@@ -196,7 +197,7 @@ func probePodSpec(set corev1.PodSpec, dir string) (corev1.Pod, error) {
 	return corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			GenerateName: "redisprobe-",
-			Namespace:    KubeNamespace,
+			Namespace:    project.Namespace,
 			Labels: map[string]string{
 				ProbeLabel:                     ProbeLabelValue,
 				"app.kubernetes.io/part-of":    "redis-shared-conformance",
@@ -225,8 +226,8 @@ func probePodSpec(set corev1.PodSpec, dir string) (corev1.Pod, error) {
 				Env: []corev1.EnvVar{{
 					Name: probe.PasswordEnv,
 					ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{
-						LocalObjectReference: corev1.LocalObjectReference{Name: KubeAuthSecret},
-						Key:                  KubeAuthPasswordKey,
+						LocalObjectReference: corev1.LocalObjectReference{Name: project.AuthSecret},
+						Key:                  project.AuthPasswordKey,
 					}},
 				}},
 				Resources: corev1.ResourceRequirements{
@@ -246,15 +247,15 @@ func probePodSpec(set corev1.PodSpec, dir string) (corev1.Pod, error) {
 }
 
 func (k *Kube) createProbePod(ctx context.Context) (*corev1.Pod, error) {
-	set, err := k.cs.AppsV1().StatefulSets(KubeNamespace).Get(ctx, KubeMasterService, metav1.GetOptions{})
+	set, err := k.cs.AppsV1().StatefulSets(project.Namespace).Get(ctx, project.MasterService, metav1.GetOptions{})
 	if err != nil {
-		return nil, fmt.Errorf("kube target: read StatefulSet %s for the probe's image: %w", KubeMasterService, err)
+		return nil, fmt.Errorf("kube target: read StatefulSet %s for the probe's image: %w", project.MasterService, err)
 	}
 	spec, err := probePodSpec(set.Spec.Template.Spec, k.probeDir())
 	if err != nil {
 		return nil, fmt.Errorf("kube target: %w", err)
 	}
-	pod, err := k.cs.CoreV1().Pods(KubeNamespace).Create(ctx, &spec, metav1.CreateOptions{})
+	pod, err := k.cs.CoreV1().Pods(project.Namespace).Create(ctx, &spec, metav1.CreateOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("kube target: create the probe pod: %w", err)
 	}
@@ -263,7 +264,7 @@ func (k *Kube) createProbePod(ctx context.Context) (*corev1.Pod, error) {
 
 // waitProbeRunning waits until the probe pod runs with its container ready.
 func (k *Kube) waitProbeRunning(ctx context.Context, name string) (*corev1.Pod, error) {
-	return k.waitPodRunning(ctx, KubeNamespace, name)
+	return k.waitPodRunning(ctx, project.Namespace, name)
 }
 
 // uploadScript reads exactly size bytes from stdin into dest, checks the size and
@@ -277,7 +278,7 @@ func uploadScript(dest string, size int64) string {
 
 // uploadProbe streams the static binary into the pod over exec stdin.
 func (k *Kube) uploadProbe(ctx context.Context, pod string) error {
-	return k.uploadInto(ctx, k.probe.exec, KubeNamespace, pod)
+	return k.uploadInto(ctx, k.probe.exec, project.Namespace, pod)
 }
 
 // runProbe execs the probe with the request as JSON on stdin, bounded by the
@@ -288,8 +289,8 @@ func (k *Kube) runProbe(ctx context.Context, req probe.Request) (probe.Report, e
 	if err != nil {
 		return probe.Report{Kind: req.Kind}, err
 	}
-	rep, err := k.runInPod(ctx, k.probe.exec, KubeNamespace, pod, req)
-	rep.Vantage = "probe pod " + KubeNamespace + "/" + pod
+	rep, err := k.runInPod(ctx, k.probe.exec, project.Namespace, pod, req)
+	rep.Vantage = "probe pod " + project.Namespace + "/" + pod
 	return rep, err
 }
 
@@ -389,7 +390,7 @@ func (k *Kube) closeProbe() error {
 	ctx, cancel := context.WithTimeout(context.Background(), probeDeleteTimeout)
 	defer cancel()
 	grace := int64(0)
-	err := k.cs.CoreV1().Pods(KubeNamespace).Delete(ctx, k.probe.pod, metav1.DeleteOptions{GracePeriodSeconds: &grace})
+	err := k.cs.CoreV1().Pods(project.Namespace).Delete(ctx, k.probe.pod, metav1.DeleteOptions{GracePeriodSeconds: &grace})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("kube target: delete probe pod %s: %w", k.probe.pod, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/probe"
 )
 
@@ -32,7 +33,7 @@ func TestProbePrometheusGoesThroughTheProbe(t *testing.T) {
 			return promAnswer(t, 503, `{"status":"error","error":"not ready"}`)
 		}, "HTTP 503"},
 		{"no answer from Prometheus", func(*testing.T) fakeAnswer {
-			return fakeAnswer{stdout: `{"kind":"prom","prom":{"url":"x","status_code":0,"body":"","error":"connection refused"},"error":"connection refused"}`, stderr: "redisprobe prom: connection refused", code: probe.ExitFailed}
+			return fakeAnswer{stdout: `{"kind":"prom","prom":{"url":"x","status_code":0,"body":"","error":"connection refused"},"error":"connection refused"}`, stderr: "redisprobe prom: connection refused", code: exitcode.Failed}
 		}, "connection refused"},
 	}
 	for _, tc := range tests {

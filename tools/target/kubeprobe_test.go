@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // fakeExecer records every exec and the requests on stdin, and answers from a table
@@ -75,10 +76,10 @@ func (f *fakeExecer) Exec(ctx context.Context, _, _, _ string, cmd []string, std
 // created pods start Running and Ready at once (as kwok makes them).
 func probeCluster(t *testing.T) *fake.Clientset {
 	t.Helper()
-	set := statefulSet(KubeMasterService, "master", 1, 1)
+	set := statefulSet(project.MasterService, "master", 1, 1)
 	set.Spec.Template.Spec.Containers = []corev1.Container{{Name: "redis", Image: "bitnamilegacy/redis:8.2.1", ImagePullPolicy: corev1.PullIfNotPresent}}
 	set.Spec.Template.Spec.ImagePullSecrets = []corev1.LocalObjectReference{{Name: "regcred"}}
-	leftover := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "redisprobe-old", Namespace: KubeNamespace, Labels: map[string]string{ProbeLabel: ProbeLabelValue}}}
+	leftover := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "redisprobe-old", Namespace: project.Namespace, Labels: map[string]string{ProbeLabel: ProbeLabelValue}}}
 	cs := fake.NewClientset(set, leftover)
 	cs.PrependReactor("create", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		pod := action.(k8stesting.CreateAction).GetObject().(*corev1.Pod)
@@ -120,8 +121,8 @@ func TestProbePodSpec(t *testing.T) {
 	require.Len(t, c.Env, 1)
 	assert.Equal(t, probe.PasswordEnv, c.Env[0].Name)
 	assert.Empty(t, c.Env[0].Value, "the password comes from the Secret, never inline")
-	assert.Equal(t, KubeAuthSecret, c.Env[0].ValueFrom.SecretKeyRef.Name)
-	assert.Equal(t, KubeAuthPasswordKey, c.Env[0].ValueFrom.SecretKeyRef.Key)
+	assert.Equal(t, project.AuthSecret, c.Env[0].ValueFrom.SecretKeyRef.Name)
+	assert.Equal(t, project.AuthPasswordKey, c.Env[0].ValueFrom.SecretKeyRef.Key)
 	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
 	assert.Equal(t, "/tmp", c.VolumeMounts[0].MountPath)
 
@@ -131,12 +132,12 @@ func TestProbePodSpec(t *testing.T) {
 
 func TestProbeLifecycle(t *testing.T) {
 	cs := probeCluster(t)
-	report, err := json.Marshal(probe.Report{Kind: probe.KindCommands, Commands: &probe.CommandsReport{Addr: MasterDNSName() + ":6379",
+	report, err := json.Marshal(probe.Report{Kind: probe.KindCommands, Commands: &probe.CommandsReport{Addr: project.MasterDNSName + ":6379",
 		Structures: []probe.Structure{{Name: "string", OK: true, TTLMillis: 1000}},
 		Cleanup:    &probe.Cleanup{Prefix: "conformance:r:dataplane:", Deleted: 1, Remaining: map[string]int{"m": 0}}}})
 	require.NoError(t, err)
 	exec := &fakeExecer{answers: map[probe.Kind]fakeAnswer{probe.KindCommands: {stdout: string(report)}}}
-	commands := probe.Request{Kind: probe.KindCommands, Addr: MasterDNSName() + ":6379", Prefix: "conformance:r:dataplane:", TTL: time.Minute}
+	commands := probe.Request{Kind: probe.KindCommands, Addr: project.MasterDNSName + ":6379", Prefix: "conformance:r:dataplane:", TTL: time.Minute}
 	k, binary := probeKube(t, cs, exec)
 	ctx := context.Background()
 
@@ -145,7 +146,7 @@ func TestProbeLifecycle(t *testing.T) {
 	require.NotNil(t, rep.Commands)
 	assert.Equal(t, 1, rep.Commands.Passed())
 
-	pods, err := cs.CoreV1().Pods(KubeNamespace).List(ctx, metav1.ListOptions{})
+	pods, err := cs.CoreV1().Pods(project.Namespace).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	require.Len(t, pods.Items, 1, "the leftover probe pod is removed, one new one runs")
 	assert.Equal(t, "redisprobe-x1", pods.Items[0].Name)
@@ -165,7 +166,7 @@ func TestProbeLifecycle(t *testing.T) {
 	_, _ = k.Probe(ctx, Cluster, commands)
 	assert.Len(t, exec.calls, 3, "no second upload")
 	require.NoError(t, k.Close())
-	pods, err = cs.CoreV1().Pods(KubeNamespace).List(ctx, metav1.ListOptions{})
+	pods, err = cs.CoreV1().Pods(project.Namespace).List(ctx, metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items)
 	_, err = k.Probe(ctx, Cluster, commands)
@@ -318,7 +319,7 @@ func TestProbePodThatEndsIsAnErrorRememberedByLaterCalls(t *testing.T) {
 	// The kubelet ended it (its activeDeadlineSeconds, an eviction) before it ran.
 	cs.PrependReactor("get", "pods", func(action k8stesting.Action) (bool, runtime.Object, error) {
 		name := action.(k8stesting.GetAction).GetName()
-		return true, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: KubeNamespace},
+		return true, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: project.Namespace},
 			Status: corev1.PodStatus{Phase: corev1.PodFailed, Reason: "DeadlineExceeded"}}, nil
 	})
 	exec := &fakeExecer{}
@@ -329,7 +330,7 @@ func TestProbePodThatEndsIsAnErrorRememberedByLaterCalls(t *testing.T) {
 	require.ErrorContains(t, err, "ended", "the same cause, not a second pod")
 	assert.Empty(t, exec.calls, "nothing is exec'd into a pod that is not running")
 	require.NoError(t, k.Close(), "Close still deletes it")
-	pods, err := cs.CoreV1().Pods(KubeNamespace).List(context.Background(), metav1.ListOptions{})
+	pods, err := cs.CoreV1().Pods(project.Namespace).List(context.Background(), metav1.ListOptions{})
 	require.NoError(t, err)
 	assert.Empty(t, pods.Items)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/catalog"
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // The kube target's LAN and outside vantage points (SC-003, SC-004, FR-004, FR-005):
@@ -260,13 +261,13 @@ func (f forwardDialer) DialContext(ctx context.Context, network, addr string) (n
 func (k *Kube) password(ctx context.Context) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
-	s, err := k.cs.CoreV1().Secrets(KubeNamespace).Get(ctx, KubeAuthSecret, metav1.GetOptions{})
+	s, err := k.cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
 	if err != nil {
-		return "", fmt.Errorf("kube target: read the password from Secret %s/%s: %w", KubeNamespace, KubeAuthSecret, err)
+		return "", fmt.Errorf("kube target: read the password from Secret %s/%s: %w", project.Namespace, project.AuthSecret, err)
 	}
-	pw := s.Data[KubeAuthPasswordKey]
+	pw := s.Data[project.AuthPasswordKey]
 	if len(pw) == 0 {
-		return "", fmt.Errorf("kube target: Secret %s/%s has no key %s", KubeNamespace, KubeAuthSecret, KubeAuthPasswordKey)
+		return "", fmt.Errorf("kube target: Secret %s/%s has no key %s", project.Namespace, project.AuthSecret, project.AuthPasswordKey)
 	}
 	return string(pw), nil
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/vishvananda/netns"
 
 	"github.com/redis-shared/conformance/tools/loadgen"
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // The LAN of these tests exists only inside network namespaces the test creates; they
@@ -221,7 +222,7 @@ func TestKubeLANVantage(t *testing.T) {
 	client, server, offLAN := newNS(t), newNS(t), newNS(t)
 	lanPair(t, client, server)
 	host := nsHost{client}
-	startRedis(t, &server, "192.168.4.200", KubeRedisPort, testPassword, host.DialContext)
+	startRedis(t, &server, "192.168.4.200", project.RedisPort, testPassword, host.DialContext)
 
 	k := fakeKube(t, deployment(), nil)
 	k.host = host

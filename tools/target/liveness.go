@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
 
@@ -156,7 +157,7 @@ func (k *Kube) Hang(ctx context.Context, instance string) (Revert, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hang %s: %w", instance, err)
 	}
-	pod, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, podName, metav1.GetOptions{})
+	pod, err := k.cs.CoreV1().Pods(project.Namespace).Get(ctx, podName, metav1.GetOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("hang %s: read pod %s: %w", instance, podName, err)
 	}
@@ -182,7 +183,7 @@ func (k *Kube) Hang(ctx context.Context, instance string) (Revert, error) {
 	}
 	return func(ctx context.Context) error {
 		restarted := func(ctx context.Context) (bool, error) {
-			p, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, podName, metav1.GetOptions{})
+			p, err := k.cs.CoreV1().Pods(project.Namespace).Get(ctx, podName, metav1.GetOptions{})
 			if err != nil {
 				return false, nil
 			}
@@ -205,12 +206,12 @@ func (k *Kube) LivenessRestart(ctx context.Context, instance string, since time.
 	if err != nil {
 		return LivenessRestart{}, fmt.Errorf("liveness restart of %s: %w", instance, err)
 	}
-	pod, err := k.cs.CoreV1().Pods(KubeNamespace).Get(ctx, podName, metav1.GetOptions{})
+	pod, err := k.cs.CoreV1().Pods(project.Namespace).Get(ctx, podName, metav1.GetOptions{})
 	if err != nil {
 		return LivenessRestart{}, fmt.Errorf("liveness restart of %s: read pod %s: %w", instance, podName, err)
 	}
 	selector := fields.Set{"involvedObject.kind": "Pod", "involvedObject.name": podName}.AsSelector().String()
-	events, err := k.cs.CoreV1().Events(KubeNamespace).List(ctx, metav1.ListOptions{FieldSelector: selector})
+	events, err := k.cs.CoreV1().Events(project.Namespace).List(ctx, metav1.ListOptions{FieldSelector: selector})
 	if err != nil {
 		return LivenessRestart{}, fmt.Errorf("liveness restart of %s: list events of pod %s: %w", instance, podName, err)
 	}
@@ -237,11 +238,11 @@ func (k *Kube) execScript(ctx context.Context, exec podExecer, pod, script strin
 	ctx, cancel := context.WithTimeout(ctx, kubeCallTimeout)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	if err := exec.Exec(ctx, KubeNamespace, pod, redisContainer, []string{"sh", "-c", script}, nil, &stdout, &stderr); err != nil {
-		return fmt.Errorf("exec in %s/%s: %w (stderr: %s)", KubeNamespace, pod, err, strings.TrimSpace(stderr.String()))
+	if err := exec.Exec(ctx, project.Namespace, pod, redisContainer, []string{"sh", "-c", script}, nil, &stdout, &stderr); err != nil {
+		return fmt.Errorf("exec in %s/%s: %w (stderr: %s)", project.Namespace, pod, err, strings.TrimSpace(stderr.String()))
 	}
 	if out := strings.TrimSpace(stdout.String()); out != "OK" {
-		return fmt.Errorf("exec in %s/%s: redis-cli answered %q, want OK", KubeNamespace, pod, out)
+		return fmt.Errorf("exec in %s/%s: redis-cli answered %q, want OK", project.Namespace, pod, out)
 	}
 	return nil
 }

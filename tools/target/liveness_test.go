@@ -16,6 +16,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
+
+	"github.com/redis-shared/conformance/tools/project"
 )
 
 // freeze is when the Redis of the fixtures stopped answering (testdata/liveness).
@@ -117,10 +119,10 @@ func livenessCluster(t *testing.T, nodeAnnotations map[string]string, probe *cor
 	pod.Spec.Containers[0].LivenessProbe = probe
 	master := pod.DeepCopy()
 	master.Name, master.UID = "redis-shared-master-0", "m"
-	master.Labels = map[string]string{"app.kubernetes.io/component": "master", "app.kubernetes.io/instance": KubeRelease, "app.kubernetes.io/name": "redis"}
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: KubeNamespace}}
+	master.Labels = map[string]string{"app.kubernetes.io/component": "master", "app.kubernetes.io/instance": project.Release, "app.kubernetes.io/name": "redis"}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: project.Namespace}}
 	return fake.NewClientset(ns, node, &pod, master,
-		statefulSet(KubeMasterService, "master", 1, 1), statefulSet(KubeReplicasService, "replica", 1, 1))
+		statefulSet(project.MasterService, "master", 1, 1), statefulSet(project.ReplicasService, "replica", 1, 1))
 }
 
 func TestKubeHang(t *testing.T) {

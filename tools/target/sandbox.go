@@ -24,6 +24,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/probe"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/sandbox"
 	"github.com/redis-shared/conformance/tools/waitfor"
 )
@@ -115,10 +116,10 @@ func (s *Sandbox) Endpoints(context.Context) (Endpoints, error) {
 		}
 	}
 	// The sandbox serves each Service name on its addresses; prefer them when present.
-	if addrs := st.Services[MasterDNSName()]; len(addrs) > 0 {
+	if addrs := st.Services[project.MasterDNSName]; len(addrs) > 0 {
 		ep.Master = addrs[0]
 	}
-	if addrs := st.Services[KubeReplicasService+"."+KubeNamespace+".svc."+KubeClusterDomain]; len(addrs) > 0 {
+	if addrs := st.Services[project.ReplicasService+"."+project.Namespace+".svc."+project.ClusterDomain]; len(addrs) > 0 {
 		ep.Replicas = addrs[0]
 	}
 	if st.LoadBalancer != nil {

@@ -119,7 +119,7 @@ func TestHelmTemplateEquality(t *testing.T) {
 // helmTemplate runs the helm CLI like the deployment's install, client-side.
 func helmTemplate(t *testing.T, helmBin, chartDir string, files []string, extra ...string) []map[string]any {
 	t.Helper()
-	args := []string{"template", render.DefaultReleaseName, chartDir, "--namespace", render.DefaultNamespace}
+	args := []string{"template", project.Release, chartDir, "--namespace", project.Namespace}
 	for _, api := range render.DefaultAPIVersions() {
 		args = append(args, "--api-versions", api)
 	}

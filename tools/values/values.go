@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/redis-shared/conformance/tools/chart"
+	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/safeio"
 )
 
@@ -36,12 +37,6 @@ import (
 const (
 	LayeringHomelab = "homelab"
 	LayeringKind    = "kind"
-)
-
-// The deployment's release and namespace (FR-001, FR-017a): .Release in the templates.
-const (
-	ReleaseName = "redis-shared"
-	Namespace   = "redis"
 )
 
 // ErrNotFound is returned by Lookup when a path does not exist.
@@ -175,7 +170,7 @@ func Coalesce(c *helmchart.Chart, user Tree) (Tree, error) {
 	if err := chartutil.ProcessDependenciesWithMerge(c, chartutil.Values(vals)); err != nil {
 		return nil, fmt.Errorf("chart %s dependencies: %w", c.Name(), err)
 	}
-	top, err := chartutil.ToRenderValues(c, vals, chartutil.ReleaseOptions{Name: ReleaseName, Namespace: Namespace, IsInstall: true}, chartutil.DefaultCapabilities)
+	top, err := chartutil.ToRenderValues(c, vals, chartutil.ReleaseOptions{Name: project.Release, Namespace: project.Namespace, IsInstall: true}, chartutil.DefaultCapabilities)
 	if err != nil {
 		return nil, fmt.Errorf("chart %s values: %s", c.Name(), strings.Join(strings.Fields(err.Error()), " "))
 	}

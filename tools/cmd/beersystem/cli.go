@@ -29,13 +29,6 @@ const (
 	EnvCacheTTL      = "BEERSYSTEM_CACHE_TTL"
 )
 
-// Exit codes, as every command of the project uses them.
-const (
-	exitOK       = exitcode.OK
-	exitFailed   = exitcode.Failed
-	exitBadInput = exitcode.CouldNotRun
-)
-
 const shutdownGrace = 5 * time.Second
 
 // errUsagePrinted: exitcode.ParseFlags has printed the one-line usage error.
@@ -45,14 +38,14 @@ var errUsagePrinted = errors.New("usage error")
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
-		return exitOK
+		return exitcode.OK
 	}
 	if errors.Is(err, errUsagePrinted) {
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "beersystem: %v\n", err)
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	app := NewApp(cfg)
 	defer app.Close()
@@ -60,7 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	listener, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		fmt.Fprintf(stderr, "beersystem: listen on %s: %v\n", cfg.Listen, err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	// The password is never printed: only whether one is set.
 	fmt.Fprintf(stdout, "beersystem: listening on %s, Redis %s as client %q (password set: %t), keys under %q\n",
@@ -72,17 +65,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	select {
 	case err := <-served:
 		fmt.Fprintf(stderr, "beersystem: serve: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		fmt.Fprintf(stderr, "beersystem: shutdown: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	fmt.Fprintln(stdout, "beersystem: stopped")
-	return exitOK
+	return exitcode.OK
 }
 
 // parseConfig reads the flags, then the env for whatever the flags leave unset.

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
 
@@ -67,14 +68,14 @@ func TestParseConfig(t *testing.T) {
 func TestRunRefusesBadInputWithExitCode2(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), nil, envOf(map[string]string{EnvRedisPort: "x", EnvRedisPassword: "secret-pw"}), &stdout, &stderr)
-	assert.Equal(t, exitBadInput, code)
+	assert.Equal(t, exitcode.CouldNotRun, code)
 	assert.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 	assert.NotContains(t, stdout.String()+stderr.String(), "secret-pw")
 }
 
 func TestRunHelpExitsZeroWithTheEnvNames(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	assert.Equal(t, exitOK, run(t.Context(), []string{"-h"}, envOf(nil), &stdout, &stderr))
+	assert.Equal(t, exitcode.OK, run(t.Context(), []string{"-h"}, envOf(nil), &stdout, &stderr))
 	for _, name := range []string{EnvRedisHost, EnvRedisPort, EnvRedisPassword, EnvPodName, EnvKeyPrefix} {
 		assert.Contains(t, stderr.String(), name)
 	}
@@ -218,7 +219,7 @@ func TestRunServesUntilStoppedAndNeverPrintsThePassword(t *testing.T) {
 	stop() // what SIGTERM does through signal.NotifyContext in main
 	select {
 	case code := <-done:
-		assert.Equal(t, exitOK, code, stderr.String())
+		assert.Equal(t, exitcode.OK, code, stderr.String())
 	case <-time.After(10 * time.Second):
 		t.Fatal("run did not return after the stop signal")
 	}

@@ -28,12 +28,6 @@ import (
 	"github.com/redis-shared/conformance/tools/safeio"
 )
 
-const (
-	exitOK          = exitcode.OK
-	exitUnformatted = exitcode.Failed
-	exitBadInput    = exitcode.CouldNotRun
-)
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -48,11 +42,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if *check == *write {
 		fmt.Fprintln(stderr, "hclfmt: give exactly one of -check and -w")
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 	if flags.NArg() == 0 {
 		fmt.Fprintln(stderr, "hclfmt: give at least one file or folder")
-		return exitBadInput
+		return exitcode.CouldNotRun
 	}
 
 	var files []string
@@ -60,22 +54,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 		found, err := hclFiles(root)
 		if err != nil {
 			fmt.Fprintf(stderr, "hclfmt: %v\n", err)
-			return exitBadInput
+			return exitcode.CouldNotRun
 		}
 		files = append(files, found...)
 	}
 
-	code := exitOK
+	code := exitcode.OK
 	for _, file := range files {
 		src, err := safeio.ReadInput(file, safeio.TofuLimit)
 		if err != nil {
 			fmt.Fprintf(stderr, "hclfmt: %v\n", err)
-			return exitBadInput
+			return exitcode.CouldNotRun
 		}
 		formatted, err := format(file, src)
 		if err != nil {
 			fmt.Fprintf(stderr, "hclfmt: %v\n", err)
-			return exitBadInput
+			return exitcode.CouldNotRun
 		}
 		if bytes.Equal(src, formatted) {
 			continue
@@ -83,10 +77,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if *write {
 			if err := os.WriteFile(file, formatted, 0o644); err != nil {
 				fmt.Fprintf(stderr, "hclfmt: %v\n", err)
-				return exitBadInput
+				return exitcode.CouldNotRun
 			}
 		} else {
-			code = exitUnformatted
+			code = exitcode.Failed
 		}
 		fmt.Fprintln(stdout, file)
 	}

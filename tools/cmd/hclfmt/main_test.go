@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/redis-shared/conformance/tools/exitcode"
 )
 
 const (
@@ -33,11 +35,11 @@ func TestRunCheck(t *testing.T) {
 		wantCode   int
 		wantListed []string
 	}{
-		{name: "formatted tree", files: map[string]string{"main.tf": tidy, "tests/a.tftest.hcl": tidy}, wantCode: exitOK},
-		{name: "messy module file", files: map[string]string{"main.tf": tidy, "variables.tf": messy}, wantCode: exitUnformatted, wantListed: []string{"variables.tf"}},
-		{name: "messy test file", files: map[string]string{"tests/a.tftest.hcl": messy}, wantCode: exitUnformatted, wantListed: []string{"tests/a.tftest.hcl"}},
-		{name: "provider cache and other files are ignored", files: map[string]string{".terraform/x.tf": messy, "README.md": messy, ".terraform.lock.hcl": messy}, wantCode: exitOK},
-		{name: "syntax error is bad input", files: map[string]string{"main.tf": "variable \"a\" {\n"}, wantCode: exitBadInput},
+		{name: "formatted tree", files: map[string]string{"main.tf": tidy, "tests/a.tftest.hcl": tidy}, wantCode: exitcode.OK},
+		{name: "messy module file", files: map[string]string{"main.tf": tidy, "variables.tf": messy}, wantCode: exitcode.Failed, wantListed: []string{"variables.tf"}},
+		{name: "messy test file", files: map[string]string{"tests/a.tftest.hcl": messy}, wantCode: exitcode.Failed, wantListed: []string{"tests/a.tftest.hcl"}},
+		{name: "provider cache and other files are ignored", files: map[string]string{".terraform/x.tf": messy, "README.md": messy, ".terraform.lock.hcl": messy}, wantCode: exitcode.OK},
+		{name: "syntax error is bad input", files: map[string]string{"main.tf": "variable \"a\" {\n"}, wantCode: exitcode.CouldNotRun},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,11 +59,11 @@ func TestRunCheck(t *testing.T) {
 func TestRunWriteFormatsInPlace(t *testing.T) {
 	root := writeTree(t, map[string]string{"main.tf": messy})
 	var stdout, stderr bytes.Buffer
-	require.Equal(t, exitOK, run([]string{"-w", root}, &stdout, &stderr), stderr.String())
+	require.Equal(t, exitcode.OK, run([]string{"-w", root}, &stdout, &stderr), stderr.String())
 	got, err := os.ReadFile(filepath.Join(root, "main.tf"))
 	require.NoError(t, err)
 	assert.Equal(t, tidy, string(got))
-	assert.Equal(t, exitOK, run([]string{"-check", root}, &stdout, &stderr))
+	assert.Equal(t, exitcode.OK, run([]string{"-check", root}, &stdout, &stderr))
 }
 
 func TestRunRejectsBadArguments(t *testing.T) {
@@ -73,7 +75,7 @@ func TestRunRejectsBadArguments(t *testing.T) {
 	}
 	for _, args := range tests {
 		var stdout, stderr bytes.Buffer
-		assert.Equal(t, exitBadInput, run(args, &stdout, &stderr), args)
+		assert.Equal(t, exitcode.CouldNotRun, run(args, &stdout, &stderr), args)
 		assert.NotEmpty(t, stderr.String(), args)
 	}
 }

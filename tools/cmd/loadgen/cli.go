@@ -19,13 +19,6 @@ import (
 	"github.com/redis-shared/conformance/tools/safeio"
 )
 
-// Exit codes, stable for scripts.
-const (
-	exitOK      = exitcode.OK
-	exitFailed  = exitcode.Failed
-	exitBadArgs = exitcode.CouldNotRun
-)
-
 type streams struct {
 	out, errOut io.Writer
 }
@@ -35,7 +28,7 @@ const usage = "usage: loadgen run|cleanup|bench [flags] (loadgen <command> -h li
 func run(ctx context.Context, args []string, s streams, getenv func(string) string) int {
 	if len(args) == 0 {
 		fmt.Fprintln(s.errOut, usage)
-		return exitBadArgs
+		return exitcode.CouldNotRun
 	}
 	switch args[0] {
 	case "run":
@@ -46,10 +39,10 @@ func run(ctx context.Context, args []string, s streams, getenv func(string) stri
 		return runBench(ctx, args[1:], s)
 	case "-h", "-help", "--help", "help":
 		fmt.Fprintln(s.out, usage)
-		return exitOK
+		return exitcode.OK
 	default:
 		fmt.Fprintf(s.errOut, "loadgen: unknown command %q; %s\n", args[0], usage)
-		return exitBadArgs
+		return exitcode.CouldNotRun
 	}
 }
 
@@ -65,15 +58,15 @@ func parseFailed(err error, s streams) (code int, done bool) {
 	var help helpError
 	switch {
 	case err == nil:
-		return exitOK, false
+		return exitcode.OK, false
 	case errors.As(err, &help):
 		fmt.Fprintf(s.out, "usage of %s:\n", help.fs.Name())
 		help.fs.SetOutput(s.out)
 		help.fs.PrintDefaults()
-		return exitOK, true
+		return exitcode.OK, true
 	default:
 		fmt.Fprintln(s.errOut, err)
-		return exitBadArgs, true
+		return exitcode.CouldNotRun, true
 	}
 }
 
@@ -211,12 +204,12 @@ func runLoad(ctx context.Context, args []string, s streams, getenv func(string) 
 	ep, err := o.resolvePassword(getenv)
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen run: %v\n", err)
-		return exitBadArgs
+		return exitcode.CouldNotRun
 	}
 	dialer, err := loadgen.NewDialer(o.client, ep, o.cfg.Connections)
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen run: %v\n", err)
-		return exitBadArgs
+		return exitcode.CouldNotRun
 	}
 	defer dialer.Close()
 	res, runErr := loadgen.Run(ctx, o.cfg, dialer)
@@ -227,21 +220,21 @@ func runLoad(ctx context.Context, args []string, s streams, getenv func(string) 
 	}
 	if err := writeJSON(s.out, report); err != nil {
 		fmt.Fprintf(s.errOut, "loadgen run: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if runErr != nil {
 		fmt.Fprintf(s.errOut, "loadgen run: %v\n", runErr)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if c := report.Cleanup; c != nil && c.Error != "" {
 		fmt.Fprintf(s.errOut, "loadgen run: cleanup of %q failed: %s\n", c.Prefix, c.Error)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if c := report.Cleanup; c != nil && c.Remaining > 0 {
 		fmt.Fprintf(s.errOut, "loadgen run: cleanup left %d keys under %q\n", c.Remaining, c.Prefix)
-		return exitFailed
+		return exitcode.Failed
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // cleanupPrefix runs on its own context so that an interrupted run still cleans up.
@@ -292,22 +285,22 @@ func runCleanup(_ context.Context, args []string, s streams, getenv func(string)
 	ep, err := e.resolvePassword(getenv)
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen cleanup: %v\n", err)
-		return exitBadArgs
+		return exitcode.CouldNotRun
 	}
 	report := cleanupPrefix(ep, prefix)
 	if err := writeJSON(s.out, report); err != nil {
 		fmt.Fprintf(s.errOut, "loadgen cleanup: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if report.Error != "" {
 		fmt.Fprintf(s.errOut, "loadgen cleanup: %s\n", report.Error)
-		return exitFailed
+		return exitcode.Failed
 	}
 	if report.Remaining > 0 {
 		fmt.Fprintf(s.errOut, "loadgen cleanup: %d keys remain under %q\n", report.Remaining, prefix)
-		return exitFailed
+		return exitcode.Failed
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 // benchOptions is what `loadgen bench` parsed.
@@ -387,24 +380,24 @@ func runBench(ctx context.Context, args []string, s streams) int {
 	}
 	if ok, why := localredis.Available(); !ok {
 		fmt.Fprintf(s.errOut, "loadgen bench: %s\n", why)
-		return exitFailed
+		return exitcode.Failed
 	}
 	dir, err := os.MkdirTemp("", "loadgen-bench-")
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	defer os.RemoveAll(dir)
 	srv, err := localredis.Start(ctx, localredis.Options{Dir: dir})
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
 	defer srv.Stop()
 	report, err := benchcmp.Run(ctx, srv, b.opts)
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen bench: %v\n", redact(err.Error(), srv.Password))
-		return exitFailed
+		return exitcode.Failed
 	}
 	if b.asJSON {
 		err = writeJSON(s.out, report)
@@ -413,9 +406,9 @@ func runBench(ctx context.Context, args []string, s streams) int {
 	}
 	if err != nil {
 		fmt.Fprintf(s.errOut, "loadgen bench: %v\n", err)
-		return exitFailed
+		return exitcode.Failed
 	}
-	return exitOK
+	return exitcode.OK
 }
 
 func parseRates(list string) ([]float64, error) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
@@ -174,7 +175,7 @@ func TestHelpPrintsEveryFlagAndExitsZero(t *testing.T) {
 		t.Run(tc.command, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			code := run(t.Context(), []string{tc.command, "--help"}, streams{out: &out, errOut: &errOut}, func(string) string { return "" })
-			assert.Equal(t, exitOK, code)
+			assert.Equal(t, exitcode.OK, code)
 			assert.Contains(t, out.String(), "usage of loadgen "+tc.command)
 			assert.Contains(t, out.String(), tc.flag)
 			assert.Empty(t, errOut.String())
@@ -199,7 +200,7 @@ func TestBadInvocationsExitTwoWithOneLine(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
 			code := run(t.Context(), tc.args, streams{out: &out, errOut: &errOut}, func(string) string { return "" })
-			assert.Equal(t, exitBadArgs, code)
+			assert.Equal(t, exitcode.CouldNotRun, code)
 			assert.Empty(t, out.String())
 			assert.Equal(t, 1, strings.Count(errOut.String(), "\n"), "one line: %q", errOut.String())
 		})
@@ -235,7 +236,7 @@ func TestRunAgainstRealRedisPrintsJSONAndCleansUp(t *testing.T) {
 
 			code := run(t.Context(), args, streams{out: &out, errOut: &errOut}, tc.getenv)
 
-			require.Equal(t, exitOK, code, errOut.String())
+			require.Equal(t, exitcode.OK, code, errOut.String())
 			var report runReport
 			require.NoError(t, json.Unmarshal(out.Bytes(), &report))
 			assert.Equal(t, int64(400), report.Requests)

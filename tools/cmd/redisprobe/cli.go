@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/probe"
 )
 
@@ -24,10 +25,10 @@ func run(ctx context.Context, args []string, s streams, getenv func(string) stri
 	if len(args) > 0 {
 		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
 			fmt.Fprintln(s.out, usage)
-			return probe.ExitOK
+			return exitcode.OK
 		}
 		fmt.Fprintf(s.errOut, "redisprobe: unexpected argument %q; %s\n", args[0], usage)
-		return probe.ExitBadArgs
+		return exitcode.CouldNotRun
 	}
 	resolver, err := probe.ParseResolve(getenv(probe.ResolveEnv))
 	if err != nil {
@@ -50,18 +51,18 @@ func run(ctx context.Context, args []string, s streams, getenv func(string) stri
 	rep, runErr := probe.Run(ctx, env, req)
 	if err := json.NewEncoder(s.out).Encode(rep); err != nil {
 		fmt.Fprintf(s.errOut, "redisprobe %s: write json: %v\n", req.Kind, err)
-		return probe.ExitFailed
+		return exitcode.Failed
 	}
 	if runErr != nil {
 		fmt.Fprintf(s.errOut, "redisprobe %s: %s\n", req.Kind, oneLine(runErr))
-		return probe.ExitFailed
+		return exitcode.Failed
 	}
-	return probe.ExitOK
+	return exitcode.OK
 }
 
 func badRequest(s streams, err error) int {
 	fmt.Fprintf(s.errOut, "redisprobe: %s\n", oneLine(err))
-	return probe.ExitBadArgs
+	return exitcode.CouldNotRun
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/redis-shared/conformance/tools/exitcode"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/probe"
@@ -71,7 +72,7 @@ func TestBadInputExitsTwoWithOneLine(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, out, errOut := runProbe(t, tc.env, tc.stdin, tc.args...)
-			assert.Equal(t, probe.ExitBadArgs, code)
+			assert.Equal(t, exitcode.CouldNotRun, code)
 			assert.Empty(t, out)
 			assert.Contains(t, errOut, tc.want)
 			assert.Equal(t, 1, strings.Count(strings.TrimSpace(errOut), "\n")+1, "one line: %q", errOut)
@@ -92,7 +93,7 @@ func TestRequestNeedsNoEndOfInput(t *testing.T) {
 	}()
 	var out, errOut bytes.Buffer
 	code := run(context.Background(), nil, streams{in: pr, out: &out, errOut: &errOut}, func(string) string { return "" })
-	require.Equal(t, probe.ExitOK, code, errOut.String())
+	require.Equal(t, exitcode.OK, code, errOut.String())
 	assert.Contains(t, out.String(), `"outcome":"open"`)
 }
 
@@ -130,7 +131,7 @@ func TestDialReportsOpenAndRefused(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, rep, _ := request(t, nil, probe.Request{Kind: probe.KindDial, Addr: tc.addr, Timeout: time.Second})
-			require.Equal(t, probe.ExitOK, code)
+			require.Equal(t, exitcode.OK, code)
 			require.NotNil(t, rep.Dial)
 			assert.Equal(t, tc.want, rep.Dial.Outcome)
 			assert.Equal(t, tc.addr, rep.Dial.Addr)
@@ -158,7 +159,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	prefix := "conformance:probetest:"
 
 	code, rep, text := request(t, vars, probe.Request{Kind: probe.KindCommands, Addr: masterAddr, Prefix: prefix + "fr014:", TTL: time.Minute})
-	require.Equal(t, probe.ExitOK, code, text)
+	require.Equal(t, exitcode.OK, code, text)
 	require.NotNil(t, rep.Commands)
 	assert.Equal(t, 5, rep.Commands.Passed(), "round trips: %+v", rep.Commands.Structures)
 	require.NotNil(t, rep.Commands.Cleanup)
@@ -168,7 +169,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	latency := probe.Request{Kind: probe.KindLatency, Addr: masterAddr, Prefix: prefix + "sc001:", TTL: time.Minute,
 		Load: &probe.LoadRequest{Mode: loadgen.OpenLoop, Rate: 200, Duration: time.Second, Connections: 4, SetRatio: 0.5, KeepKeys: true}}
 	code, rep, text = request(t, vars, latency)
-	require.Equal(t, probe.ExitOK, code, text)
+	require.Equal(t, exitcode.OK, code, text)
 	require.NotNil(t, rep.Load)
 	assert.InDelta(t, 200, rep.Load.Result.Requests, 20)
 	assert.Zero(t, rep.Load.Result.Errors)
@@ -176,7 +177,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	assert.Nil(t, rep.Load.Cleanup)
 
 	code, rep, text = request(t, vars, probe.Request{Kind: probe.KindCleanup, Addr: masterAddr, Prefix: prefix, Addrs: []string{srv.Addr}})
-	require.Equal(t, probe.ExitOK, code, text)
+	require.Equal(t, exitcode.OK, code, text)
 	require.NotNil(t, rep.Cleanup)
 	assert.Positive(t, rep.Cleanup.Deleted)
 	assert.Equal(t, map[string]int{masterAddr: 0, srv.Addr: 0}, rep.Cleanup.Remaining)
@@ -186,7 +187,7 @@ func TestAgainstRealRedis(t *testing.T) {
 	load := probe.Request{Kind: probe.KindLoad, Addr: masterAddr, Prefix: prefix + "bad:", TTL: time.Minute,
 		Load: &probe.LoadRequest{Mode: loadgen.ClosedLoop, Duration: 300 * time.Millisecond, Connections: 2, SetRatio: 0.5}}
 	code, rep, text = request(t, bad, load)
-	assert.Equal(t, probe.ExitFailed, code)
+	assert.Equal(t, exitcode.Failed, code)
 	assert.NotEmpty(t, rep.Error)
 	assert.NotContains(t, text, srv.Password)
 }
@@ -218,7 +219,7 @@ func TestPromAgainstHTTPTest(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			code, rep, text := request(t, vars, probe.Request{Kind: probe.KindProm, Timeout: 5 * time.Second, Prom: &probe.PromRequest{URL: base, Path: tc.path}})
-			require.Equal(t, probe.ExitOK, code, text)
+			require.Equal(t, exitcode.OK, code, text)
 			require.NotNil(t, rep.Prom)
 			assert.Equal(t, tc.status, rep.Prom.StatusCode)
 			assert.Equal(t, base+tc.path, rep.Prom.URL)
@@ -229,7 +230,7 @@ func TestPromAgainstHTTPTest(t *testing.T) {
 		})
 	}
 	code, rep, text := request(t, nil, probe.Request{Kind: probe.KindProm, Timeout: 2 * time.Second, Prom: &probe.PromRequest{URL: "http://" + closedPort(t), Path: "/api/v1/targets"}})
-	assert.Equal(t, probe.ExitFailed, code)
+	assert.Equal(t, exitcode.Failed, code)
 	assert.NotEmpty(t, rep.Error)
 	assert.Contains(t, text, "refused")
 }
