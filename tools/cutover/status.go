@@ -12,13 +12,9 @@ import (
 	"github.com/redis-shared/conformance/tools/kubeconn"
 )
 
-// Clientset opens the cluster of a kubeconfig ("" is $KUBECONFIG or
-// ~/.kube/config) with a deadline on every request.
-func Clientset(kubeconfig string) (kubernetes.Interface, error) {
-	return ClientsetContext(kubeconfig, "")
-}
-
-// ClientsetContext is Clientset on a named kubeconfig context ("" is the current one).
+// ClientsetContext opens the cluster of a kubeconfig ("" is $KUBECONFIG or
+// ~/.kube/config) on a named context ("" is the current one) with a deadline on
+// every request.
 func ClientsetContext(kubeconfig, kubeContext string) (kubernetes.Interface, error) {
 	// kubeconn bounds every request, a hung exec credential plugin included.
 	cfg, err := kubeconn.Load(kubeconfig, kubeContext, kubeconn.DefaultRequestTimeout)

@@ -1,8 +1,6 @@
 package loadgen
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"slices"
 
@@ -87,21 +85,6 @@ func exportHistogram(h *hdrhistogram.Histogram) *Histogram {
 	return out
 }
 
-func (h *Histogram) hdr() (*hdrhistogram.Histogram, error) {
-	full := hdrhistogram.New(h.LowestMicros, h.HighestMicros, int(h.SignificantFigures))
-	counts := make([]int64, len(full.Export().Counts))
-	for _, b := range h.Buckets {
-		if b[0] < 0 || b[0] >= int64(len(counts)) || b[1] < 0 {
-			return nil, fmt.Errorf("histogram bucket %d (count %d) out of range", b[0], b[1])
-		}
-		counts[b[0]] = b[1]
-	}
-	return hdrhistogram.Import(&hdrhistogram.Snapshot{
-		LowestTrackableValue: h.LowestMicros, HighestTrackableValue: h.HighestMicros,
-		SignificantFigures: h.SignificantFigures, Counts: counts,
-	}), nil
-}
-
 // Count is the number of values the histogram holds.
 func (h *Histogram) Count() int64 {
 	var n int64
@@ -159,121 +142,6 @@ func (r Result) MinMaxSecondOps() (lowest, highest int64) {
 		highest = max(highest, s.Ops)
 	}
 	return lowest, highest
-}
-
-// Comparison relates a candidate run to a baseline run (ratios candidate/baseline).
-type Comparison struct {
-	RateRatio float64 `json:"rate_ratio"`
-	P50Ratio  float64 `json:"p50_ratio"`
-	P95Ratio  float64 `json:"p95_ratio"`
-	P99Ratio  float64 `json:"p99_ratio"`
-}
-
-// Compare relates candidate to baseline; a ratio whose baseline is 0 is NaN-free 0.
-func Compare(baseline, candidate Result) Comparison {
-	return Comparison{
-		RateRatio: ratio(candidate.AchievedRate, baseline.AchievedRate),
-		P50Ratio:  ratio(candidate.Latency.P50, baseline.Latency.P50),
-		P95Ratio:  ratio(candidate.Latency.P95, baseline.Latency.P95),
-		P99Ratio:  ratio(candidate.Latency.P99, baseline.Latency.P99),
-	}
-}
-
-func ratio(a, b float64) float64 {
-	if b == 0 {
-		return 0
-	}
-	return a / b
-}
-
-// Merge combines results of generators that ran at the same time against the same
-// target (e.g. several probe pods): counts and rates add up, latencies merge exactly
-// from the histograms, per-second series add up by second.
-func Merge(results ...Result) (Result, error) {
-	if len(results) == 0 {
-		return Result{}, errors.New("merge needs at least one result")
-	}
-	latency := newHistogram()
-	service := newHistogram()
-	// Lateness merges only when every result has it (older JSON lacks it).
-	lateness := newHistogram()
-	allLate := true
-	merged := results[0]
-	merged.TargetRate, merged.AchievedRate, merged.DurationSeconds = 0, 0, 0
-	merged.Requests, merged.Sets, merged.Gets, merged.Errors, merged.Unsent = 0, 0, 0, 0, 0
-	merged.Connections, merged.ErrorSamples, merged.PerSecond = 0, nil, nil
-	var seconds []Second
-	for i, r := range results {
-		if r.LatencyHistogram == nil || r.ServiceHistogram == nil {
-			return Result{}, fmt.Errorf("merge result %d: histograms missing", i)
-		}
-		if r.Mode != merged.Mode {
-			return Result{}, fmt.Errorf("merge result %d: mode %q differs from %q", i, r.Mode, merged.Mode)
-		}
-		for _, pair := range []struct {
-			name string
-			into *hdrhistogram.Histogram
-			from *Histogram
-		}{{"latency", latency, r.LatencyHistogram}, {"service", service, r.ServiceHistogram}} {
-			h, err := pair.from.hdr()
-			if err != nil {
-				return Result{}, fmt.Errorf("merge result %d %s: %w", i, pair.name, err)
-			}
-			if dropped := pair.into.Merge(h); dropped > 0 {
-				return Result{}, fmt.Errorf("merge result %d: %d %s values out of range", i, dropped, pair.name)
-			}
-		}
-		if r.LatenessHistogram == nil {
-			allLate = false
-		} else if allLate {
-			h, err := r.LatenessHistogram.hdr()
-			if err != nil {
-				return Result{}, fmt.Errorf("merge result %d lateness: %w", i, err)
-			}
-			if dropped := lateness.Merge(h); dropped > 0 {
-				return Result{}, fmt.Errorf("merge result %d: %d lateness values out of range", i, dropped)
-			}
-		}
-		merged.TargetRate += r.TargetRate
-		merged.AchievedRate += r.AchievedRate
-		merged.DurationSeconds = max(merged.DurationSeconds, r.DurationSeconds)
-		merged.Requests += r.Requests
-		merged.Sets += r.Sets
-		merged.Gets += r.Gets
-		merged.Errors += r.Errors
-		merged.Unsent += r.Unsent
-		merged.Connections += r.Connections
-		merged.ErrorSamples = addSamples(merged.ErrorSamples, r.ErrorSamples...)
-		seconds = mergeSeconds(seconds, r.PerSecond)
-	}
-	merged.PerSecond = seconds
-	merged.Latency = summarise(latency)
-	merged.ServiceLatency = summarise(service)
-	merged.LatencyHistogram = exportHistogram(latency)
-	merged.ServiceHistogram = exportHistogram(service)
-	merged.SendLateness, merged.LatenessHistogram = nil, nil
-	if allLate {
-		summary := summarise(lateness)
-		merged.SendLateness = &summary
-		merged.LatenessHistogram = exportHistogram(lateness)
-	}
-	return merged, nil
-}
-
-func mergeSeconds(into, add []Second) []Second {
-	for _, s := range add {
-		for len(into) <= s.Second {
-			into = append(into, Second{Second: len(into)})
-		}
-		t := &into[s.Second]
-		if total := t.Ops + s.Ops; total > 0 {
-			t.MeanMs = (t.MeanMs*float64(t.Ops) + s.MeanMs*float64(s.Ops)) / float64(total)
-		}
-		t.Ops += s.Ops
-		t.Errors += s.Errors
-		t.MaxMs = max(t.MaxMs, s.MaxMs)
-	}
-	return into
 }
 
 // addSamples appends distinct samples up to maxErrorSamples.

@@ -130,7 +130,7 @@ func (o OutageWindow) Duration(end time.Time) time.Duration {
 	}
 }
 
-// Add books one outcome; outcomes must come in time order (OutageAfter sorts them).
+// Add books one outcome; outcomes must come in time order.
 // Only outcomes at or after fault count.
 func (o *OutageWindow) Add(oc Outcome, fault time.Time) {
 	if oc.At.Before(fault) {
@@ -146,17 +146,4 @@ func (o *OutageWindow) Add(oc Outcome, fault time.Time) {
 	if !o.FirstFailure.IsZero() && o.Recovered.IsZero() {
 		o.Recovered = oc.At
 	}
-}
-
-// OutageAfter finds the outage that follows a fault: from the first failed request
-// at or after the fault to the first successful request after that failure. The
-// outcomes may come in any order.
-func OutageAfter(outcomes []Outcome, fault time.Time) OutageWindow {
-	sorted := append([]Outcome(nil), outcomes...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].At.Before(sorted[j].At) })
-	var o OutageWindow
-	for _, oc := range sorted {
-		o.Add(oc, fault)
-	}
-	return o
 }

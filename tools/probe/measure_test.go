@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -145,32 +144,6 @@ func TestLedgerVerifyReportsReadErrors(t *testing.T) {
 	l.Ack("a", "1")
 	_, err := l.Verify(context.Background(), func(context.Context, ...string) ([]any, error) { return nil, errors.New("LOADING") })
 	require.ErrorContains(t, err, "LOADING")
-}
-
-func TestOutageAfter(t *testing.T) {
-	t0 := time.Unix(1000, 0)
-	at := func(ms int, ok bool) Outcome {
-		return Outcome{At: t0.Add(time.Duration(ms) * time.Millisecond), OK: ok}
-	}
-	tests := []struct {
-		name         string
-		outcomes     []Outcome
-		wantFailed   int
-		wantDuration time.Duration
-	}{
-		{"no failure", []Outcome{at(10, true), at(20, true)}, 0, 0},
-		{"failures before the fault are ignored", []Outcome{at(-10, false), at(10, true)}, 0, 0},
-		{"outage from first failure to first success", []Outcome{at(50, true), at(100, false), at(1500, false), at(2100, true), at(2200, true)}, 2, 2000 * time.Millisecond},
-		{"order does not matter", []Outcome{at(2100, true), at(100, false), at(1500, false)}, 2, 2000 * time.Millisecond},
-		{"never recovered runs to the end", []Outcome{at(100, false), at(200, false)}, 2, 4900 * time.Millisecond},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			o := OutageAfter(tc.outcomes, t0)
-			assert.Equal(t, tc.wantFailed, o.Failed)
-			assert.Equal(t, tc.wantDuration, o.Duration(t0.Add(5*time.Second)))
-		})
-	}
 }
 
 func TestPercentileIsNearestRank(t *testing.T) {

@@ -64,12 +64,6 @@ type Probe struct {
 	FailureThreshold int
 }
 
-// DetectionDelay is how long a hung instance goes unnoticed at most after the initial
-// delay: the kubelet kills it after FailureThreshold failed probes, one per Period.
-func (p Probe) DetectionDelay() time.Duration {
-	return p.Period * time.Duration(p.FailureThreshold)
-}
-
 // MetricsConfig covers the exporter sidecar, the ServiceMonitor and the PrometheusRule.
 type MetricsConfig struct {
 	Enabled        bool

@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -32,7 +31,6 @@ func TestConfigFromValuesFallsBackToChartDefaults(t *testing.T) {
 	assert.Equal(t, "yes", cfg.Master.Effective["appendonly"])
 	assert.Equal(t, "", cfg.Master.Effective["save"])
 	assert.Contains(t, cfg.Master.ChartConfig, "rename-command FLUSHALL \"\"\n")
-	assert.Equal(t, 25*time.Second, cfg.Master.Liveness.DetectionDelay())
 	assert.False(t, cfg.Metrics.Enabled)
 	assert.Equal(t, "30s", cfg.Metrics.Interval)
 	assert.Nil(t, cfg.Metrics.RuleFile)
@@ -64,7 +62,6 @@ lanService: {enabled: true, name: lan, loadBalancerIP: 192.168.4.201, sourceRang
 	assert.Equal(t, "100mb", cfg.Master.Effective["maxmemory"])
 	assert.Equal(t, "50mb", cfg.Replica.Effective["maxmemory"], "the role's configuration comes after the common lines")
 	assert.NotContains(t, cfg.Replica.ChartConfig, "rename-command")
-	assert.Equal(t, 6*time.Second, cfg.Replica.Liveness.DetectionDelay())
 	assert.Equal(t, "5s", cfg.Metrics.Interval)
 	assert.Equal(t, netip.MustParseAddr("192.168.4.201"), cfg.LAN.LoadBalancerIP)
 	assert.Equal(t, []netip.Prefix{netip.MustParsePrefix("192.168.4.0/24"), netip.MustParsePrefix("10.0.0.0/8")}, cfg.LAN.SourceRanges)

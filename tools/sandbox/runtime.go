@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -160,16 +159,6 @@ func binaryVersion(bin, flag string) string {
 		return "redis_exporter " + strings.Fields(line[i+len("Redis Metrics Exporter "):])[0]
 	}
 	return line
-}
-
-// RedisMajor is the major version in a FactRedis text ("redis-server 8.0.2 ..." -> 8).
-func RedisMajor(fact string) int {
-	rest, ok := strings.CutPrefix(fact, "redis-server ")
-	if !ok {
-		return 0
-	}
-	major, _ := strconv.Atoi(strings.SplitN(rest, ".", 2)[0])
-	return major
 }
 
 // dataRoot says where the instances keep their data: the state dir unless that is on
