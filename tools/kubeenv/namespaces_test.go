@@ -1,14 +1,8 @@
 package kubeenv
 
 import (
-	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +16,6 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
@@ -38,37 +31,8 @@ import (
 // requests by DNS name; the network path is the nightly's). Then suites/dataplane's
 // TestFromOtherNamespaces runs with --target kube.
 func TestNamespacesOnLocalControlPlane(t *testing.T) {
-	if *binDir == "" {
-		t.Skip("needs the control-plane binaries: run `make test-kube` (builds them into bin/ and passes --bin)")
-	}
-	probeBin := filepath.Join(*binDir, "redisprobe")
-	if _, err := os.Stat(probeBin); err != nil {
-		t.Fatalf("probe binary: %v (make bin/redisprobe; make test-kube builds it)", err)
-	}
-	if ok, why := localredis.Available(); !ok {
-		t.Skip(why)
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	suiteBin := filepath.Join(t.TempDir(), "dataplane.test")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", suiteBin, "./suites/dataplane")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build suites/dataplane: %s", out)
-
-	env, err := Start(ctx, Options{BinDir: *binDir, Root: root, Log: testLog{t}})
-	require.NoError(t, err, "start the local control plane")
-	t.Cleanup(func() { assert.NoError(t, env.Close(), "tear down") })
-	_, err = env.Deploy(ctx)
-	require.NoError(t, err, "deploy")
-	cs, err := env.Clientset()
-	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(project.App).Get(ctx, project.AuthSecret, metav1.GetOptions{})
-	require.NoError(t, err)
-	password := string(secret.Data[project.AuthPasswordKey])
+	p := startLocalPlane(t, project.App, "dataplane")
+	ctx, env, cs, secret, password := p.ctx, p.env, p.cs, p.secret, p.password
 
 	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
 	require.NoError(t, err)
@@ -88,7 +52,7 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 	_, err = dyn.Resource(clusterExecResource).Create(ctx, execs, metav1.CreateOptions{})
 	require.NoError(t, err, "ClusterExec for the client namespaces")
 
-	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: probeBin, ProbeDir: probeDir})
+	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: p.probeBin, ProbeDir: probeDir})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = kube.Close() })
 	master, replicas := project.MasterDNSName+":6379", project.ReplicasDNSName+":6379"
@@ -129,7 +93,7 @@ func TestNamespacesOnLocalControlPlane(t *testing.T) {
 	require.NoError(t, err, "put the beersystem Secret back")
 
 	t.Run("suites/dataplane TestFromOtherNamespaces with --target kube", func(t *testing.T) {
-		runFromOtherNamespaces(t, ctx, root, suiteBin, env.Kubeconfig, probeBin, probeDir)
+		runFromOtherNamespaces(t, p, probeDir)
 	})
 }
 
@@ -156,33 +120,16 @@ func watchProbePods(t *testing.T, ctx context.Context, cs kubernetes.Interface, 
 	}
 }
 
-func runFromOtherNamespaces(t *testing.T, ctx context.Context, root, suiteBin, kubeconfig, probeBin, probeDir string) {
-	evidencePath := filepath.Join(t.TempDir(), "evidence.jsonl")
-	cmd := exec.CommandContext(ctx, "go", "tool", "test2json", "-p", "github.com/redis-shared/conformance/suites/dataplane",
-		suiteBin, "-test.v=test2json", "-test.count=1", "-test.timeout=10m", "-test.run=^TestFromOtherNamespaces$",
-		"--target=kube", "--kubeconfig="+kubeconfig, "--probe-bin="+probeBin, "--probe-dir="+probeDir, "--evidence="+evidencePath)
-	cmd.Dir = filepath.Join(root, "suites", "dataplane")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "suites/dataplane: %s", stderr.String())
-	}
-	run, err := report.ParseTestEvents(stdout.Bytes())
-	require.NoError(t, err)
+func runFromOtherNamespaces(t *testing.T, p *localPlane, probeDir string) {
+	run := p.runSuite(t, "dataplane", probeDir, "-test.run=^TestFromOtherNamespaces$")
 	for _, name := range []string{
 		"TestFromOtherNamespaces/Redis_by_its_DNS_names_from_pods_of_other_namespaces",
 		"TestFromOtherNamespaces/beersystem_over_the_cross-namespace_DNS_name_with_its_own_Secret",
 	} {
-		o, ok := run.Lookup(name)
-		require.True(t, ok, "%s did not run; output:\n%s", name, stdout.String())
-		t.Logf("%s: %s %v", name, o.Status, o.Messages)
-		assert.Equal(t, report.StatusPass, o.Status, name)
+		assert.Equal(t, report.StatusPass, run.status(t, name).Status, name)
 	}
-	records, err := evidence.ReadFile(evidencePath)
-	require.NoError(t, err)
 	var notes []string
-	for _, rec := range records {
+	for _, rec := range run.records {
 		for _, n := range rec.Notes {
 			if strings.Contains(n, "probe pod") {
 				notes = append(notes, n)

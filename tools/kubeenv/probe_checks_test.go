@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -22,7 +21,6 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/redis-shared/conformance/tools/alerts"
-	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
@@ -45,40 +43,8 @@ const promScrapeInterval = "5s"
 // of it. Then it breaks replication and authentication and sees FR-006 and SC-008 fail.
 // (Named so that kube.mk's -run pattern for TestProbeOnLocalControlPlane matches it.)
 func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
-	if *binDir == "" {
-		t.Skip("needs the control-plane binaries: run `make test-kube` (builds them into bin/ and passes --bin)")
-	}
-	probeBin := filepath.Join(*binDir, "redisprobe")
-	if _, err := os.Stat(probeBin); err != nil {
-		t.Fatalf("probe binary: %v (make bin/redisprobe; make test-kube builds it)", err)
-	}
-	if ok, why := localredis.Available(); !ok {
-		t.Skip(why)
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	bins := map[string]string{}
-	for _, suite := range []string{"dataplane", "security", "monitoring"} {
-		bins[suite] = filepath.Join(t.TempDir(), suite+".test")
-		build := exec.CommandContext(ctx, "go", "test", "-c", "-o", bins[suite], "./suites/"+suite)
-		build.Dir = root
-		out, err := build.CombinedOutput()
-		require.NoError(t, err, "build suites/%s: %s", suite, out)
-	}
-
-	env, err := Start(ctx, Options{BinDir: *binDir, Root: root, Log: testLog{t}})
-	require.NoError(t, err, "start the local control plane")
-	t.Cleanup(func() { assert.NoError(t, env.Close(), "tear down") })
-	_, err = env.Deploy(ctx)
-	require.NoError(t, err, "deploy")
-	cs, err := env.Clientset()
-	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
-	require.NoError(t, err)
-	password := string(secret.Data[project.AuthPasswordKey])
+	p := startLocalPlane(t, project.Namespace, "dataplane", "security", "monitoring")
+	ctx, env, password := p.ctx, p.env, p.password
 
 	master, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
 	require.NoError(t, err)
@@ -96,7 +62,7 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 		project.ReplicasService + domain + "=" + replica.Addr,
 		project.ReplicasService + "-0" + headless + "=" + replica.Addr,
 	}
-	promAddr, promWhy := startMonitoring(t, ctx, root, map[string]*localredis.Server{
+	promAddr, promWhy := startMonitoring(t, ctx, p.root, map[string]*localredis.Server{
 		project.MasterService + "-0": master, project.ReplicasService + "-0": replica,
 	})
 	if promAddr != "" {
@@ -108,19 +74,10 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	_, err = dyn.Resource(clusterExecResource).Create(ctx, clusterExecResolving(probeDir, password, resolve), metav1.CreateOptions{})
 	require.NoError(t, err, "ClusterExec for the probe")
 
-	suite := func(t *testing.T, name, run string, extra ...string) *report.TestRun {
+	suite := func(t *testing.T, name, run string, extra ...string) suiteRun {
 		t.Helper()
-		evidencePath := filepath.Join(t.TempDir(), "evidence.jsonl")
-		args := append([]string{"-test.run=" + run, "--target=kube", "--kubeconfig=" + env.Kubeconfig,
-			"--probe-bin=" + probeBin, "--probe-dir=" + probeDir, "--evidence=" + evidencePath}, extra...)
-		out := runSuite(t, ctx, root, name, bins[name], args...)
-		records, err := evidence.ReadFile(evidencePath)
-		require.NoError(t, err)
-		for _, rec := range records {
-			for _, f := range rec.Figures {
-				t.Logf("evidence %s: %s", rec.Test, f)
-			}
-		}
+		out := p.runSuite(t, name, probeDir, append([]string{"-test.run=" + run}, extra...)...)
+		figuresByName(t, out.records)
 		return out
 	}
 	const (
@@ -135,26 +92,26 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	}
 
 	t.Run("FR-006 from the probe pod passes with a real replica", func(t *testing.T) {
-		o := outcome(t, suite(t, "dataplane", fr006Run), fr006)
+		o := suite(t, "dataplane", fr006Run).status(t, fr006)
 		assert.Equal(t, report.StatusPass, o.Status, "%v", o.Messages)
 	})
 	t.Run("FR-011 and SC-008 from the probe pod pass", func(t *testing.T) {
 		run := suite(t, "security", "^TestAuthentication$")
-		inCluster := outcome(t, run, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
+		inCluster := run.status(t, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
 		assert.Equal(t, report.StatusPass, inCluster.Status, "%v", inCluster.Messages)
 		// This machine has no address on the LAN: the LoadBalancer half skips, saying so,
 		// and a feature with a skipped assessment is a skip, never a pass.
-		lb := outcome(t, run, sc008+"/unauthorized_attempts_at_the_LoadBalancer_from_the_LAN_are_all_rejected")
+		lb := run.status(t, sc008+"/unauthorized_attempts_at_the_LoadBalancer_from_the_LAN_are_all_rejected")
 		assert.Equal(t, report.StatusSkip, lb.Status)
 		assert.Contains(t, strings.Join(lb.Messages, " "), "no address in")
-		o := outcome(t, run, sc008)
+		o := run.status(t, sc008)
 		assert.Equal(t, report.StatusSkip, o.Status, "%v", o.Messages)
 		assert.Contains(t, strings.Join(o.Messages, " "), "1 of 2 subtests were skipped: SC-008 attempts at the LoadBalancer from the lan vantage point")
 	})
 	t.Run("monitoring without --prometheus-url skips naming the flag", func(t *testing.T) {
 		run := suite(t, "monitoring", "^TestMetrics$")
 		for _, name := range monitoring {
-			o := outcome(t, run, name)
+			o := run.status(t, name)
 			assert.Equal(t, report.StatusSkip, o.Status, name)
 			assert.Contains(t, strings.Join(o.Messages, " "), "--prometheus-url", name)
 		}
@@ -165,7 +122,7 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 		}
 		run := suite(t, "monitoring", "^TestMetrics$", "--prometheus-url=http://"+promServiceName+":9090")
 		for _, name := range monitoring {
-			o := outcome(t, run, name)
+			o := run.status(t, name)
 			assert.Equal(t, report.StatusPass, o.Status, "%s: %v", name, o.Messages)
 		}
 	})
@@ -178,47 +135,19 @@ func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
 	require.NoError(t, rc.ConfigSet(ctx, "requirepass", "").Err())
 	t.Run("FR-006 fails when the replica does not replicate", func(t *testing.T) {
 		run := suite(t, "dataplane", fr006Run)
-		assert.Equal(t, report.StatusFail, outcome(t, run, fr006).Status)
-		o := outcome(t, run, fr006+"/the_replication_link_is_up_and_a_write_on_the_master_is_read_back_on_each_replica_within_the_catalog_bound")
+		assert.Equal(t, report.StatusFail, run.status(t, fr006).Status)
+		o := run.status(t, fr006+"/the_replication_link_is_up_and_a_write_on_the_master_is_read_back_on_each_replica_within_the_catalog_bound")
 		assert.Equal(t, report.StatusFail, o.Status)
 		assert.Contains(t, strings.Join(o.Messages, " "), "replicas connected to the master")
 	})
 	t.Run("SC-008 fails when an instance serves without a password", func(t *testing.T) {
 		run := suite(t, "security", "^TestAuthentication$")
-		assert.Equal(t, report.StatusFail, outcome(t, run, sc008).Status)
-		o := outcome(t, run, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
+		assert.Equal(t, report.StatusFail, run.status(t, sc008).Status)
+		o := run.status(t, sc008+"/unauthorized_attempts_on_the_master_and_every_replica_from_inside_the_cluster_are_all_rejected")
 		assert.Equal(t, report.StatusFail, o.Status)
 		assert.Contains(t, strings.Join(o.Messages, " "), "replica-0 no password from probe pod redis/redisprobe-")
 		assert.Contains(t, strings.Join(o.Messages, " "), "1000 of 1000 attempts served")
 	})
-}
-
-func outcome(t *testing.T, run *report.TestRun, name string) report.TestOutcome {
-	t.Helper()
-	o, ok := run.Lookup(name)
-	require.True(t, ok, "%s did not run", name)
-	t.Logf("%s: %s %v", name, o.Status, o.Messages)
-	return o
-}
-
-// runSuite runs a suite's test binary under test2json and parses the outcomes; a
-// failing suite is an outcome to judge, not an error.
-func runSuite(t *testing.T, ctx context.Context, root, name, bin string, args ...string) *report.TestRun {
-	t.Helper()
-	pkg := "github.com/redis-shared/conformance/suites/" + name
-	cmd := exec.CommandContext(ctx, "go", append([]string{"tool", "test2json", "-p", pkg, bin, "-test.v=test2json", "-test.count=1", "-test.timeout=5m"}, args...)...)
-	cmd.Dir = filepath.Join(root, "suites", name)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	began := time.Now()
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "suites/%s: %s", name, stderr.String())
-	}
-	t.Logf("suites/%s %v took %s", name, args[0], time.Since(began).Round(time.Millisecond))
-	run, err := report.ParseTestEvents(stdout.Bytes())
-	require.NoError(t, err)
-	return run
 }
 
 // replicate makes replica a replica of master (same password) and waits for the

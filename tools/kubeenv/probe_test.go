@@ -2,13 +2,9 @@ package kubeenv
 
 import (
 	"bytes"
-	"context"
 	"os"
-	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,7 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
-	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 	"github.com/redis-shared/conformance/tools/probe"
@@ -78,37 +73,8 @@ func clusterExecResolving(workDir, password string, resolve []string) *unstructu
 // kwok, which runs it locally against a real redis-server on loopback; the JSON comes
 // back and the pod is deleted. Then suites/dataplane runs with --target kube.
 func TestProbeOnLocalControlPlane(t *testing.T) {
-	if *binDir == "" {
-		t.Skip("needs the control-plane binaries: run `make test-kube` (builds them into bin/ and passes --bin)")
-	}
-	probeBin := filepath.Join(*binDir, "redisprobe")
-	if _, err := os.Stat(probeBin); err != nil {
-		t.Fatalf("probe binary: %v (make bin/redisprobe; make test-kube builds it)", err)
-	}
-	if ok, why := localredis.Available(); !ok {
-		t.Skip(why)
-	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-
-	suiteBin := filepath.Join(t.TempDir(), "dataplane.test")
-	build := exec.CommandContext(ctx, "go", "test", "-c", "-o", suiteBin, "./suites/dataplane")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build suites/dataplane: %s", out)
-
-	env, err := Start(ctx, Options{BinDir: *binDir, Root: root, Log: testLog{t}})
-	require.NoError(t, err, "start the local control plane")
-	t.Cleanup(func() { assert.NoError(t, env.Close(), "tear down") })
-	_, err = env.Deploy(ctx)
-	require.NoError(t, err, "deploy")
-	cs, err := env.Clientset()
-	require.NoError(t, err)
-	secret, err := cs.CoreV1().Secrets(project.Namespace).Get(ctx, project.AuthSecret, metav1.GetOptions{})
-	require.NoError(t, err)
-	password := string(secret.Data[project.AuthPasswordKey])
+	p := startLocalPlane(t, project.Namespace, "dataplane", "resilience")
+	ctx, env, cs, password := p.ctx, p.env, p.cs, p.password
 
 	// The Redis the probe reaches: real, on loopback, with the deployment's password.
 	srv, err := localredis.Start(ctx, localredis.Options{Dir: t.TempDir(), Password: password})
@@ -128,7 +94,7 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	_, err = cs.CoreV1().Pods(project.Namespace).Create(ctx, leftover, metav1.CreateOptions{})
 	require.NoError(t, err)
 
-	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: probeBin, ProbeDir: probeDir})
+	kube, err := target.OpenKube(ctx, target.KubeOptions{Kubeconfig: env.Kubeconfig, ProbeBinary: p.probeBin, ProbeDir: probeDir})
 	require.NoError(t, err)
 	began := time.Now()
 	commandsOut, err := kube.Probe(ctx, target.Cluster, probe.Request{Kind: probe.KindCommands, Addr: project.MasterDNSName + ":6379", Prefix: "conformance:kwoktest:fr014:", TTL: time.Minute})
@@ -155,7 +121,7 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "the leftover probe pod is removed (%v)", err)
 	streamed, err := os.ReadFile(filepath.Join(probeDir, "redisprobe"))
 	require.NoError(t, err)
-	want, err := os.ReadFile(probeBin)
+	want, err := os.ReadFile(p.probeBin)
 	require.NoError(t, err)
 	assert.True(t, bytes.Equal(want, streamed), "the binary arrived whole over exec stdin (%d of %d bytes)", len(streamed), len(want))
 
@@ -186,61 +152,38 @@ func TestProbeOnLocalControlPlane(t *testing.T) {
 	assert.True(t, apierrors.IsNotFound(err), "the probe pod is deleted (%v)", err)
 
 	t.Run("suites/dataplane with --target kube", func(t *testing.T) {
-		runDataplane(t, ctx, root, suiteBin, env.Kubeconfig, probeBin, probeDir)
+		runDataplane(t, p, probeDir)
 	})
 	t.Run("suites/resilience with --target kube --disruptive", func(t *testing.T) {
-		runResilience(t, ctx, root, env.Kubeconfig, probeBin, probeDir)
+		runResilience(t, p, probeDir)
 	})
 }
 
 // runDataplane runs the dataplane suite against the local control plane and checks
 // what each feature did: the probe features ran, the others skipped with the reason.
-func runDataplane(t *testing.T, ctx context.Context, root, suiteBin, kubeconfig, probeBin, probeDir string) {
-	evidencePath := filepath.Join(t.TempDir(), "evidence.jsonl")
-	cmd := exec.CommandContext(ctx, "go", "tool", "test2json", "-p", "github.com/redis-shared/conformance/suites/dataplane",
-		suiteBin, "-test.v=test2json", "-test.count=1", "-test.timeout=10m",
-		// FR-006 needs a replica apart from the master: probe_checks_test.go runs it.
-		"-test.skip=^TestClusterAccess$/^replication_to_the_second_instance$",
-		"--target=kube", "--kubeconfig="+kubeconfig, "--probe-bin="+probeBin, "--probe-dir="+probeDir, "--evidence="+evidencePath)
-	cmd.Dir = filepath.Join(root, "suites", "dataplane")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	began := time.Now()
-	if err := cmd.Run(); err != nil {
-		var exit *exec.ExitError
-		require.ErrorAs(t, err, &exit, "suites/dataplane: %s", stderr.String())
-	}
-	t.Logf("suites/dataplane --target kube took %s", time.Since(began).Round(time.Millisecond))
-	run, err := report.ParseTestEvents(stdout.Bytes())
-	require.NoError(t, err)
-	status := func(name string) report.TestOutcome {
-		o, ok := run.Lookup(name)
-		require.True(t, ok, "%s did not run; output:\n%s", name, stdout.String())
-		t.Logf("%s: %s %v", name, o.Status, o.Messages)
-		return o
-	}
+func runDataplane(t *testing.T, p *localPlane, probeDir string) {
+	// FR-006 needs a replica apart from the master: probe_checks_test.go runs it.
+	run := p.runSuite(t, "dataplane", probeDir, "-test.skip=^TestClusterAccess$/^replication_to_the_second_instance$")
 	// The same features as on the sandbox, measured through the probe pod.
 	for _, name := range []string{
 		"TestClusterAccess/in-cluster_SET_and_GET_latency",
 		"TestClusterAccess/standard_commands_and_data_structures",
 	} {
-		assert.Equal(t, report.StatusPass, status(name).Status, name)
+		assert.Equal(t, report.StatusPass, run.status(t, name).Status, name)
 	}
 	// SC-006 (10k ops/s for 30 s) runs: on a shared 2-core machine, through a local
 	// exec, it may fall short; that is a measurement, not a skip.
-	assert.NotEqual(t, report.StatusSkip, status("TestThroughput/sustained_throughput_without_degradation").Status)
-	refused := status("TestPodRefusedAtLB/a_pod_outside_the_LAN_is_refused_at_the_LoadBalancer")
+	assert.NotEqual(t, report.StatusSkip, run.status(t, "TestThroughput/sustained_throughput_without_degradation").Status)
+	refused := run.status(t, "TestPodRefusedAtLB/a_pod_outside_the_LAN_is_refused_at_the_LoadBalancer")
 	assert.Equal(t, report.StatusSkip, refused.Status)
 	assert.Contains(t, strings.Join(refused.Messages, " "), "kwok fake node")
-	assert.Contains(t, stdout.String(), "SCAN finds none left", "the probe proved the suite's prefix clean")
-	for _, line := range strings.Split(stdout.String(), "\n") {
+	assert.Contains(t, run.stdout, "SCAN finds none left", "the probe proved the suite's prefix clean")
+	for _, line := range strings.Split(run.stdout, "\n") {
 		if strings.Contains(line, "cleanup from probe pod") {
 			t.Logf("harness: %s", strings.TrimSpace(line))
 		}
 	}
-	records, err := evidence.ReadFile(evidencePath)
-	require.NoError(t, err)
-	for _, rec := range records {
+	for _, rec := range run.records {
 		for _, f := range rec.Figures {
 			if strings.HasSuffix(f.Name, "p95") || strings.Contains(f.Name, "sustained rate") || strings.Contains(f.Name, "round-tripped") {
 				t.Logf("evidence %s: %s", rec.Test, f)

@@ -4,12 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,79 +15,36 @@ import (
 	"github.com/redis-shared/conformance/tools/loadgen/localredis"
 )
 
-// restartable is a real redis-server on a fixed loopback port that a test can kill
-// with SIGKILL and start again on the same port and data dir (localredis picks a new
-// port on every start, and a probe must reconnect to the same address).
-type restartable struct {
-	t        *testing.T
-	addr     string
-	password string
-	conf     string
-	cmd      *exec.Cmd
-	done     chan struct{}
-}
-
-func startRestartable(t *testing.T, password string, settings ...string) *restartable {
+// startRestartable starts a real redis-server that a test can kill with SIGKILL and
+// start again on the same port and data dir (a probe must reconnect to the same
+// address): the settings follow Redis's defaults (no AOF), not localredis's.
+func startRestartable(t *testing.T, password string, settings ...string) *localredis.Server {
 	t.Helper()
 	if ok, why := localredis.Available(); !ok {
 		t.Skip(why)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	srv, err := localredis.Start(t.Context(), localredis.Options{Dir: t.TempDir(), Password: password,
+		Settings: append([]string{"appendonly no", "masterauth " + password}, settings...)})
 	require.NoError(t, err)
-	port := l.Addr().(*net.TCPAddr).Port
-	require.NoError(t, l.Close())
-	dir := t.TempDir()
-	conf := strings.Join(append([]string{
-		"bind 127.0.0.1", "port " + strconv.Itoa(port), "protected-mode yes", "daemonize no",
-		"dir " + dir, "logfile " + filepath.Join(dir, "redis.log"), `save ""`,
-		"requirepass " + password, "masterauth " + password,
-	}, settings...), "\n") + "\n"
-	path := filepath.Join(dir, "redis.conf")
-	require.NoError(t, os.WriteFile(path, []byte(conf), 0o600))
-	s := &restartable{t: t, addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), password: password, conf: path}
-	s.start()
-	t.Cleanup(s.kill)
-	return s
-}
-
-func (s *restartable) start() {
-	s.t.Helper()
-	s.cmd = exec.Command(localredis.Binary, s.conf)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	require.NoError(s.t, s.cmd.Start())
-	s.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { _ = cmd.Wait(); close(done) }(s.cmd, s.done)
-	c := newClient(loadgen.Endpoint{Addr: s.addr, Password: s.password}.WithDefaults())
-	defer c.Close()
-	require.NoError(s.t, waitAnswering(context.Background(), c, 10*time.Second), "redis-server on %s", s.addr)
-}
-
-// kill ends the server with SIGKILL (no shutdown save, no AOF flush).
-func (s *restartable) kill() {
-	select {
-	case <-s.done:
-		return
-	default:
-	}
-	_ = s.cmd.Process.Kill()
-	<-s.done
+	t.Cleanup(srv.Kill)
+	return srv
 }
 
 // killAndRestart kills the server after warm and starts it again after down.
-func (s *restartable) killAndRestart(warm, down time.Duration) chan struct{} {
+func killAndRestart(t *testing.T, s *localredis.Server, warm, down time.Duration) chan struct{} {
 	back := make(chan struct{})
 	go func() {
 		defer close(back)
 		time.Sleep(warm) // a fixed point in the run, not a wait for a condition
-		s.kill()
+		s.Kill()
 		time.Sleep(down)
-		s.start()
+		assert.NoError(t, s.Restart(context.Background()), "restart redis-server on %s", s.Addr)
 	}()
 	return back
 }
 
-func (s *restartable) endpoint() loadgen.Endpoint {
-	return loadgen.Endpoint{Addr: s.addr, Password: s.password}.WithDefaults()
+func endpointOf(s *localredis.Server) loadgen.Endpoint {
+	return loadgen.Endpoint{Addr: s.Addr, Password: s.Password}.WithDefaults()
 }
 
 const testPassword = "durability-test-password"
@@ -113,8 +65,8 @@ func TestDurabilityAcrossAKill(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := startRestartable(t, testPassword, tc.settings...)
-			back := srv.killAndRestart(700*time.Millisecond, 300*time.Millisecond)
-			rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
+			back := killAndRestart(t, srv, 700*time.Millisecond, 300*time.Millisecond)
+			rep, err := Durability(context.Background(), endpointOf(srv), DurabilityConfig{
 				Prefix: "conformance:test:sc007:", Duration: 2 * time.Second, TTL: time.Minute,
 				Writers: 4, Pipeline: 8, Every: 2 * time.Millisecond, Recover: 10 * time.Second,
 				ValueSize: 256, KeysPerWriter: tc.keysPerWriter,
@@ -148,9 +100,9 @@ func TestDurabilityAcrossAKill(t *testing.T) {
 
 func TestDurabilityMasterNeverBack(t *testing.T) {
 	srv := startRestartable(t, testPassword, "appendonly yes")
-	go func() { time.Sleep(300 * time.Millisecond); srv.kill() }()
+	go func() { time.Sleep(300 * time.Millisecond); srv.Kill() }()
 	began := time.Now()
-	rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
+	rep, err := Durability(context.Background(), endpointOf(srv), DurabilityConfig{
 		Prefix: "conformance:test:sc007:", Duration: time.Second, TTL: time.Minute,
 		Writers: 2, Pipeline: 4, Every: 2 * time.Millisecond, Recover: time.Second,
 	})
@@ -164,10 +116,10 @@ func TestDurabilityMasterNeverBack(t *testing.T) {
 func TestOutageAcrossAMasterKill(t *testing.T) {
 	// No 5 s diskless-sync delay (the default) before the replica has the data.
 	master := startRestartable(t, testPassword, "appendonly yes", "appendfsync always", "repl-diskless-sync-delay 0")
-	replica := startRestartable(t, testPassword, "replicaof 127.0.0.1 "+strings.Split(master.addr, ":")[1])
-	back := master.killAndRestart(time.Second, 500*time.Millisecond)
-	rep, err := Outage(context.Background(), master.endpoint(), OutageConfig{
-		Prefix: "conformance:test:sc002:", ReadAddr: replica.addr,
+	replica := startRestartable(t, testPassword, "replicaof 127.0.0.1 "+strings.Split(master.Addr, ":")[1])
+	back := killAndRestart(t, master, time.Second, 500*time.Millisecond)
+	rep, err := Outage(context.Background(), endpointOf(master), OutageConfig{
+		Prefix: "conformance:test:sc002:", ReadAddr: replica.Addr,
 		Duration: 2 * time.Second, Every: 10 * time.Millisecond, TTL: time.Minute, Recover: 10 * time.Second,
 	})
 	<-back
@@ -190,7 +142,7 @@ func TestOutageAcrossAMasterKill(t *testing.T) {
 // that such a run is not taken for proof.
 func TestDurabilityCountsEvictions(t *testing.T) {
 	srv := startRestartable(t, testPassword, "appendonly no", "maxmemory 4mb", "maxmemory-policy allkeys-lru")
-	rep, err := Durability(context.Background(), srv.endpoint(), DurabilityConfig{
+	rep, err := Durability(context.Background(), endpointOf(srv), DurabilityConfig{
 		Prefix: "conformance:test:sc007:", Duration: time.Second, TTL: time.Minute,
 		Writers: 2, Pipeline: 16, Every: time.Millisecond, Recover: 2 * time.Second,
 		ValueSize: 1024, KeysPerWriter: 10_000,
@@ -212,9 +164,9 @@ func TestOutageWithTheReplicaDown(t *testing.T) {
 	for _, tc := range []struct {
 		name, readAddr  string
 		wantFailedReads bool
-	}{{"replica down", down, true}, {"replica still answering", master.addr, false}} {
+	}{{"replica down", down, true}, {"replica still answering", master.Addr, false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			rep, err := Outage(context.Background(), master.endpoint(), OutageConfig{
+			rep, err := Outage(context.Background(), endpointOf(master), OutageConfig{
 				Prefix: "conformance:test:sc002:", ReadAddr: tc.readAddr, ReplicaDown: true,
 				Duration: 500 * time.Millisecond, Every: 10 * time.Millisecond, TTL: time.Minute, Recover: time.Second,
 			})

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,16 +34,21 @@ type Options struct {
 	AppendFsync string
 	// ReadyTimeout bounds the wait for the first PING; default 10 s.
 	ReadyTimeout time.Duration
+	// Settings are more redis.conf lines after the defaults (a later line wins).
+	Settings []string
 }
 
 // Server is one running redis-server.
 type Server struct {
-	Addr     string
-	Password string
-	Dir      string
-	cmd      *exec.Cmd
-	exited   chan struct{}
-	waitErr  error
+	Addr         string
+	Password     string
+	Dir          string
+	conf         string
+	readyTimeout time.Duration
+	mu           sync.Mutex // guards cmd, exited and waitErr across Kill and Restart
+	cmd          *exec.Cmd
+	exited       chan struct{}
+	waitErr      error
 }
 
 // Available reports whether redis-server is on PATH, with the reason when not.
@@ -93,7 +99,7 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	conf := strings.Join([]string{
+	conf := strings.Join(append([]string{
 		"bind 127.0.0.1",
 		"port " + strconv.Itoa(port),
 		"protected-mode yes",
@@ -104,34 +110,63 @@ func start(ctx context.Context, opts Options) (*Server, error) {
 		"appendonly yes",
 		"appendfsync " + opts.AppendFsync,
 		"requirepass " + opts.Password,
-	}, "\n") + "\n"
+	}, opts.Settings...), "\n") + "\n"
 	confPath := filepath.Join(opts.Dir, "redis.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		return nil, fmt.Errorf("write redis config: %w", err)
 	}
-	// Not CommandContext: the caller stops the server explicitly (Stop), so a
-	// short start-up context does not kill it later.
-	cmd := exec.Command(Binary, confPath)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", Binary, err)
-	}
 	s := &Server{
-		Addr:     net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		Password: opts.Password,
-		Dir:      opts.Dir,
-		cmd:      cmd,
-		exited:   make(chan struct{}),
+		Addr:         net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		Password:     opts.Password,
+		Dir:          opts.Dir,
+		conf:         confPath,
+		readyTimeout: opts.ReadyTimeout,
 	}
-	go func() {
-		s.waitErr = cmd.Wait()
-		close(s.exited)
-	}()
-	if err := s.waitReady(ctx, opts.ReadyTimeout); err != nil {
-		_ = s.Stop()
+	if err := s.run(ctx); err != nil {
+		if s.cmd != nil {
+			_ = s.Stop()
+		}
 		return nil, err
 	}
 	return s, nil
+}
+
+// run starts the process on s's config and waits until it answers PING.
+func (s *Server) run(ctx context.Context) error {
+	// Not CommandContext: the caller stops the server explicitly (Stop), so a
+	// short start-up context does not kill it later.
+	cmd := exec.Command(Binary, s.conf)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", Binary, err)
+	}
+	exited := make(chan struct{})
+	s.cmd, s.exited = cmd, exited
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(exited)
+	}()
+	return s.waitReady(ctx, s.readyTimeout)
+}
+
+// Kill ends the server with SIGKILL (no shutdown save, no AOF flush) and waits for it.
+func (s *Server) Kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.exited:
+	default:
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// Restart starts a killed or stopped server again on the same port, config and
+// data, and waits until it answers PING.
+func (s *Server) Restart(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.run(ctx)
 }
 
 func (s *Server) waitReady(ctx context.Context, timeout time.Duration) error {
@@ -176,6 +211,8 @@ func (s *Server) Pid() int { return s.cmd.Process.Pid }
 
 // Stop terminates the server (SIGTERM, then SIGKILL after 5 s) and waits for it.
 func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	select {
 	case <-s.exited:
 		return nil
