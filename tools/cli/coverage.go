@@ -23,23 +23,9 @@ func runCoverage(_ context.Context, args []string, streams IOStreams) int {
 	if *format != "text" && *format != "json" {
 		return fail(streams, exitcode.CouldNotRun, "--format %q: want text or json", *format)
 	}
-	if *root == "" {
-		r, err := project.Root()
-		if err != nil {
-			return fail(streams, exitcode.CouldNotRun, "%v", err)
-		}
-		*root = r
-	}
-	if err := safeio.CheckDir(*root); err != nil {
-		return fail(streams, exitcode.CouldNotRun, "--root: %v", err) // could not run: nothing written
-	}
-	cat, err := catalog.Load()
-	if err != nil {
-		return fail(streams, exitcode.CouldNotRun, "%v", err)
-	}
-	all, err := checks.Discover(*root)
-	if err != nil {
-		return fail(streams, exitcode.CouldNotRun, "%v", err)
+	cat, all, code := loadChecks(streams, root)
+	if code >= 0 {
+		return code
 	}
 	rows := checks.Matrix(cat, all)
 	problems := checks.Gate(cat, all)
@@ -108,4 +94,29 @@ func countMarked(rows []checks.Row) int {
 		}
 	}
 	return n
+}
+
+// loadChecks finds the project root when *root is empty, then loads the catalog
+// and discovers the checks under it. code is the exit code when that fails (the
+// message written), -1 when it did not.
+func loadChecks(streams IOStreams, root *string) (*catalog.Catalog, []checks.Check, int) {
+	if *root == "" {
+		r, err := project.Root()
+		if err != nil {
+			return nil, nil, fail(streams, exitcode.CouldNotRun, "%v", err)
+		}
+		*root = r
+	}
+	if err := safeio.CheckDir(*root); err != nil {
+		return nil, nil, fail(streams, exitcode.CouldNotRun, "--root: %v", err) // could not run: nothing written
+	}
+	cat, err := catalog.Load()
+	if err != nil {
+		return nil, nil, fail(streams, exitcode.CouldNotRun, "%v", err)
+	}
+	all, err := checks.Discover(*root)
+	if err != nil {
+		return nil, nil, fail(streams, exitcode.CouldNotRun, "%v", err)
+	}
+	return cat, all, -1
 }

@@ -11,13 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/redis-shared/conformance/tools/catalog"
-	"github.com/redis-shared/conformance/tools/checks"
 	"github.com/redis-shared/conformance/tools/evidence"
 	"github.com/redis-shared/conformance/tools/exitcode"
-	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/report"
-	"github.com/redis-shared/conformance/tools/safeio"
 )
 
 func runReport(ctx context.Context, args []string, streams IOStreams) int {
@@ -42,24 +38,11 @@ func runReport(ctx context.Context, args []string, streams IOStreams) int {
 	if *target != "sandbox" && *target != "kube" {
 		return fail(streams, exitcode.CouldNotRun, "--target %q: want sandbox or kube", *target)
 	}
-	if *root == "" {
-		r, err := project.Root()
-		if err != nil {
-			return fail(streams, exitcode.CouldNotRun, "%v", err)
-		}
-		*root = r
+	cat, all, code := loadChecks(streams, root)
+	if code >= 0 {
+		return code
 	}
-	if err := safeio.CheckDir(*root); err != nil {
-		return fail(streams, exitcode.CouldNotRun, "--root: %v", err) // could not run: nothing written
-	}
-	cat, err := catalog.Load()
-	if err != nil {
-		return fail(streams, exitcode.CouldNotRun, "%v", err)
-	}
-	all, err := checks.Discover(*root)
-	if err != nil {
-		return fail(streams, exitcode.CouldNotRun, "%v", err)
-	}
+	var err error
 	in := report.Inputs{Catalog: cat, Checks: all, Target: *target, Now: time.Now()}
 	if *policyFile != "" {
 		if in.Policy, err = report.ReadPolicyRun(*policyFile); err != nil {

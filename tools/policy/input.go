@@ -128,21 +128,8 @@ func LoadInput(src Sources) (Input, error) {
 		in.Manifests = objs
 		in.Sources = append(in.Sources, "manifests: "+src.Rendered)
 	}
-	if src.TofuDir != "" {
-		doc, err := tofu.ParseDir(src.TofuDir)
-		if err != nil {
-			return Input{}, &InputError{Err: err}
-		}
-		in.Tofu = doc
-		in.Sources = append(in.Sources, "tofu: "+src.TofuDir)
-	}
-	if src.Plan != "" {
-		plan, err := LoadPlan(src.Plan)
-		if err != nil {
-			return Input{}, &InputError{Err: err}
-		}
-		in.Plan = plan
-		in.Sources = append(in.Sources, "plan: "+src.Plan)
+	if err := in.addTofu(src.TofuDir, src.Plan); err != nil {
+		return Input{}, err
 	}
 	return in, nil
 }
@@ -216,4 +203,25 @@ func GoodFixture(root string) (Input, error) {
 		TofuDir:     filepath.Join(dir, "tofu"),
 		Layering:    "homelab",
 	})
+}
+
+// addTofu reads the tofu module in dir and the plan file into in (either may be "").
+func (in *Input) addTofu(dir, planFile string) error {
+	if dir != "" {
+		doc, err := tofu.ParseDir(dir)
+		if err != nil {
+			return &InputError{Err: err}
+		}
+		in.Tofu = doc
+		in.Sources = append(in.Sources, "tofu: "+dir)
+	}
+	if planFile != "" {
+		plan, err := LoadPlan(planFile)
+		if err != nil {
+			return &InputError{Err: err}
+		}
+		in.Plan = plan
+		in.Sources = append(in.Sources, "plan: "+planFile)
+	}
+	return nil
 }

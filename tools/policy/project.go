@@ -11,7 +11,6 @@ import (
 
 	"github.com/redis-shared/conformance/tools/chart"
 	"github.com/redis-shared/conformance/tools/policy/manifest"
-	"github.com/redis-shared/conformance/tools/policy/tofu"
 	"github.com/redis-shared/conformance/tools/project"
 	"github.com/redis-shared/conformance/tools/render"
 	"github.com/redis-shared/conformance/tools/values"
@@ -88,21 +87,8 @@ func LoadProjectInput(ctx context.Context, src ProjectSources) (Input, error) {
 		in.Sources = append(in.Sources, fmt.Sprintf("manifests: rendered now from %s@%s as release %s in namespace %s (%d objects)",
 			chartInfo.Name, chartInfo.Version, project.Release, project.Namespace, len(objs)))
 	}
-	if src.TofuDir != "" {
-		doc, err := tofu.ParseDir(src.TofuDir)
-		if err != nil {
-			return Input{}, &InputError{Err: err}
-		}
-		in.Tofu = doc
-		in.Sources = append(in.Sources, "tofu: "+src.TofuDir)
-	}
-	if src.Plan != "" {
-		plan, err := LoadPlan(src.Plan)
-		if err != nil {
-			return Input{}, &InputError{Err: err}
-		}
-		in.Plan = plan
-		in.Sources = append(in.Sources, "plan: "+src.Plan)
+	if err := in.addTofu(src.TofuDir, src.Plan); err != nil {
+		return Input{}, err
 	}
 	return in, nil
 }
