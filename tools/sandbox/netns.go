@@ -30,10 +30,13 @@ func inNetNS(name string, fn func() error) error {
 		return fmt.Errorf("open network namespace %s: %w", name, err)
 	}
 	defer target.Close()
-	return inNetNSHandle(target, fn)
+	return InNetNSHandle(target, fn)
 }
 
-func inNetNSHandle(target netns.NsHandle, fn func() error) error {
+// InNetNSHandle runs fn on a locked OS thread inside the network namespace target;
+// sockets and processes made in fn stay there. A thread that cannot switch back
+// stays locked and dies with the goroutine.
+func InNetNSHandle(target netns.NsHandle, fn func() error) error {
 	runtime.LockOSThread()
 	orig, err := netns.Get()
 	if err != nil {

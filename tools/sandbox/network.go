@@ -140,7 +140,7 @@ func buildNetwork(t topology) error {
 		}
 	}
 
-	if err := inNetNSHandle(nsHandles[t.node], func() error {
+	if err := InNetNSHandle(nsHandles[t.node], func() error {
 		// /proc/sys/net resolves to the opening thread's namespace.
 		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644)
 	}); err != nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -102,17 +100,6 @@ func (f *requestExecer) Exec(ctx context.Context, ns, pod, _ string, cmd []strin
 	return json.NewEncoder(stdout).Encode(rep)
 }
 
-func namespaceKube(t *testing.T, cs *fake.Clientset, exec podExecer) (*Kube, []byte) {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "redisprobe")
-	content := []byte("\x7fELF static probe")
-	require.NoError(t, os.WriteFile(bin, content, 0o755))
-	k := NewKube(cs, nil)
-	k.opts = KubeOptions{ProbeBinary: bin}
-	k.probe.exec = exec
-	return k, content
-}
-
 func TestNamespaceProbePodHasNoClientLabelAndItsOwnNamespacesSecret(t *testing.T) {
 	base, err := probePodSpec(corev1.PodSpec{Containers: []corev1.Container{{Name: "redis", Image: "bitnamilegacy/redis:8.2.1"}}}, "/tmp")
 	require.NoError(t, err)
@@ -130,7 +117,7 @@ func TestNamespaceProbePodHasNoClientLabelAndItsOwnNamespacesSecret(t *testing.T
 func TestProbeFromBeersystemDialsTheDNSNamesAndCleansUp(t *testing.T) {
 	cs := namespaceCluster(t)
 	exec := &requestExecer{}
-	k, binary := namespaceKube(t, cs, exec)
+	k, binary := probeKube(t, cs, exec)
 	ctx := context.Background()
 
 	rep, err := k.ProbeFromNamespace(ctx, ClientNamespace{Namespace: project.App}, "conformance:r:fr017:", time.Minute)
@@ -173,7 +160,7 @@ func TestProbeFromOwnNamespaceMakesAndRemovesItWithASecretCopy(t *testing.T) {
 		require.NoError(t, err)
 		seenLabels = ns.Labels
 	}}
-	k, _ := namespaceKube(t, cs, exec)
+	k, _ := probeKube(t, cs, exec)
 
 	rep, err := k.ProbeFromNamespace(ctx, ClientNamespace{Namespace: ProbeNamespace, Created: true}, "conformance:r:fr003:", time.Minute)
 	require.NoError(t, err)
@@ -221,7 +208,7 @@ func TestProbeFromNamespaceRefusals(t *testing.T) {
 			cs := namespaceCluster(t)
 			tc.prepare(t, cs)
 			exec := &requestExecer{}
-			k, _ := namespaceKube(t, cs, exec)
+			k, _ := probeKube(t, cs, exec)
 			_, err := k.ProbeFromNamespace(context.Background(), tc.ns, "conformance:r:fr003:", time.Minute)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.wantErr)

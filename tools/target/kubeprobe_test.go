@@ -93,7 +93,7 @@ func probeCluster(t *testing.T) *fake.Clientset {
 	return cs
 }
 
-func probeKube(t *testing.T, cs *fake.Clientset, exec *fakeExecer) (*Kube, []byte) {
+func probeKube(t *testing.T, cs *fake.Clientset, exec podExecer) (*Kube, []byte) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "redisprobe")
 	content := []byte("\x7fELF static probe")

@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
-	"github.com/redis/go-redis/v9/maintnotifications"
 	"golang.org/x/net/proxy"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -306,26 +305,7 @@ func (k *Kube) clientFrom(from Vantage, addr string, creds Credentials) (*redis.
 	if err != nil {
 		return nil, err
 	}
-	opts := &redis.Options{
-		Addr:            addr,
-		Dialer:          dial,
-		Protocol:        2,
-		DisableIdentity: true,
-		DialTimeout:     dialTimeout,
-		ReadTimeout:     ioTimeout,
-		WriteTimeout:    ioTimeout,
-		MaxRetries:      -1,
-		// One dial per connection: go-redis's default of 5 dial retries turned a LAN
-		// host the LoadBalancer drops into minutes per check (issue 17, item 9).
-		DialerRetries: 1,
-		PoolSize:      4,
-		PoolTimeout:   dialTimeout,
-		MaintNotificationsConfig: &maintnotifications.Config{
-			Mode: maintnotifications.ModeDisabled,
-		},
-	}
-	applyCredentials(opts, creds, password, bogus)
-	return redis.NewClient(opts), nil
+	return redis.NewClient(clientOptions(addr, dial, creds, password, bogus)), nil
 }
 
 // loadDialerFrom returns a load-generator dialer from the LAN or outside vantage point.

@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -25,6 +23,7 @@ import (
 
 	"github.com/redis-shared/conformance/tools/loadgen"
 	"github.com/redis-shared/conformance/tools/project"
+	"github.com/redis-shared/conformance/tools/sandbox"
 )
 
 // The LAN of these tests exists only inside network namespaces the test creates; they
@@ -35,28 +34,6 @@ const (
 	// testLANSilent is a LAN address nobody holds: dials to it must end at the deadline.
 	testLANSilent = "192.168.4.201:6379"
 )
-
-// inNS runs fn on a locked OS thread inside ns; sockets and processes made in fn stay
-// there. A thread that cannot switch back stays locked and dies with the goroutine.
-func inNS(ns netns.NsHandle, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := netns.Get()
-	if err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("current network namespace: %w", err)
-	}
-	defer orig.Close()
-	if err := netns.Set(ns); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("enter network namespace: %w", err)
-	}
-	fnErr := fn()
-	if err := netns.Set(orig); err != nil {
-		return errors.Join(fnErr, fmt.Errorf("restore network namespace: %w", err))
-	}
-	runtime.UnlockOSThread()
-	return fnErr
-}
 
 // newNS makes an unnamed network namespace with loopback up; it lives while its
 // handle is open (closed at cleanup) or a process runs in it.
@@ -122,7 +99,7 @@ func (h nsHost) Addrs() ([]netip.Prefix, error) {
 
 func (h nsHost) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
 	var conn net.Conn
-	err := inNS(h.ns, func() error {
+	err := sandbox.InNetNSHandle(h.ns, func() error {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, network, addr)
 		conn = c
@@ -173,7 +150,7 @@ func startRedis(t *testing.T, ns *netns.NsHandle, bind string, port int, passwor
 		"--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", "--logfile", filepath.Join(dir, "redis.log"))
 	start := cmd.Start
 	if ns != nil {
-		start = func() error { return inNS(*ns, cmd.Start) }
+		start = func() error { return sandbox.InNetNSHandle(*ns, cmd.Start) }
 	}
 	require.NoError(t, start(), "start redis-server")
 	t.Cleanup(func() {
@@ -280,7 +257,7 @@ func TestKubeLANVantage(t *testing.T) {
 	t.Run("reads have a deadline", func(t *testing.T) {
 		// A listener that accepts and never answers, on the LAN server's address.
 		var ln net.Listener
-		require.NoError(t, inNS(server, func() error {
+		require.NoError(t, sandbox.InNetNSHandle(server, func() error {
 			var err error
 			ln, err = net.Listen("tcp", "192.168.4.200:6380")
 			return err

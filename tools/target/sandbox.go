@@ -171,9 +171,19 @@ func (s *Sandbox) options(from Vantage, addr string, creds Credentials) (*redis.
 	if err != nil {
 		return nil, err
 	}
+	password, err := s.password(st)
+	if err != nil {
+		return nil, err
+	}
+	return clientOptions(addr, st.Dialer(string(from)), creds, password, s.bogus), nil
+}
+
+// clientOptions are both targets' go-redis options: deadlines, no retries, the
+// credentials of creds (applyCredentials).
+func clientOptions(addr string, dial loadgen.DialFunc, creds Credentials, password, bogus string) *redis.Options {
 	opts := &redis.Options{
 		Addr:            addr,
-		Dialer:          st.Dialer(string(from)),
+		Dialer:          dial,
 		Protocol:        2,
 		DisableIdentity: true,
 		DialTimeout:     dialTimeout,
@@ -189,12 +199,8 @@ func (s *Sandbox) options(from Vantage, addr string, creds Credentials) (*redis.
 			Mode: maintnotifications.ModeDisabled,
 		},
 	}
-	password, err := s.password(st)
-	if err != nil {
-		return nil, err
-	}
-	applyCredentials(opts, creds, password, s.bogus)
-	return opts, nil
+	applyCredentials(opts, creds, password, bogus)
+	return opts
 }
 
 // applyCredentials sets the AUTH fields for a credential kind. bogus is random text
