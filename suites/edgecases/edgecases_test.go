@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"strconv"
 	"strings"
@@ -128,17 +129,15 @@ func client(ctx context.Context, t *testing.T, what, addr string) *redis.Client 
 	return c
 }
 
-// info reads one INFO section into a map.
+// info reads one INFO section into a map (go-redis InfoMap).
 func info(ctx context.Context, c *redis.Client, section string) (map[string]string, error) {
-	text, err := c.Info(ctx, section).Result()
+	sections, err := c.InfoMap(ctx, section).Result()
 	if err != nil {
 		return nil, fmt.Errorf("INFO %s: %w", section, err)
 	}
 	out := map[string]string{}
-	for _, line := range strings.Split(text, "\n") {
-		if k, v, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
-			out[k] = v
-		}
+	for _, fields := range sections {
+		maps.Copy(out, fields)
 	}
 	return out, nil
 }
