@@ -284,21 +284,22 @@ func assessFreshness(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 	require.NoError(t, err)
 	require.NoError(t, cfgErr)
 
-	// The judged figure: the measured age of the newest sample of each instance,
-	// time() - timestamp(redis_up), asked again every second for observe_for.
+	// The judged figure: the largest age of the newest sample of each instance at any
+	// moment of the last observe_for, from the samples Prometheus stored.
 	observeFor := harness.Seconds(t, r.Bound(t, "SC-005", "observe_for"))
-	maxAge, observations, ageErr := observeSampleAges(ctx, prom, ep, observeFor)
+	maxAge, observations, ageErr := measureSampleAges(ctx, prom, ep, observeFor, 2*harness.Seconds(t, threshold))
 	refresh, refreshErr := dashboardRefresh()
 	ageFigs := []evidence.Figure{{Name: "metric age (largest measured)", Value: maxAge.Seconds(), Unit: "s"}}
 	for _, inst := range ep.Instances {
 		ageFigs = append(ageFigs, evidence.Figure{Name: inst.Name + " largest sample age", Value: observations.maxByPod[inst.Pod].Seconds(), Unit: "s"})
 	}
 	ageFigs = append(ageFigs,
-		evidence.Figure{Name: "age observations", Value: float64(observations.count), Unit: "count"},
-		evidence.Figure{Name: "observed for", Value: observations.span.Seconds(), Unit: "s"},
+		evidence.Figure{Name: "samples in the window", Value: float64(observations.count), Unit: "count"},
+		evidence.Figure{Name: "window", Value: observations.span.Seconds(), Unit: "s"},
+		evidence.Figure{Name: "longest scrape (time to visibility)", Value: observations.longestScrape.Seconds(), Unit: "s"},
 		evidence.Figure{Name: "dashboard refresh", Value: refresh.Seconds(), Unit: "s"})
 	r.Figures(t, ageFigs...)
-	r.Note(t, "metric age measured: time() - timestamp(%s) of each instance, queried every second for %s; the largest age seen is judged, with the dashboard's refresh (%s)", instanceDownMetric, observeFor, dashboardFile)
+	r.Note(t, "metric age measured over the last %s of %s samples stored by Prometheus: at every moment, the time since each instance's newest sample became visible (the longest gap between two samples plus the scrape's duration, or the newest sample's age at the end); the largest is judged, with the dashboard's refresh (%s)", observations.span.Round(time.Second), instanceDownMetric, dashboardFile)
 	require.NoError(t, ageErr)
 	require.NoError(t, refreshErr)
 	for _, problem := range judge.Freshness(r.Catalog, maxAge, observations.span, refresh, observations.count) {
@@ -334,51 +335,79 @@ func dashboardRefresh() (time.Duration, error) {
 }
 
 type ageObservations struct {
-	count    int
-	span     time.Duration
-	maxByPod map[string]time.Duration
+	count         int
+	span          time.Duration
+	longestScrape time.Duration
+	maxByPod      map[string]time.Duration
 }
 
-// observeSampleAges asks Prometheus every second, for window, how old the newest
-// redis_up sample of each instance is. Every observation must see every instance.
-func observeSampleAges(ctx context.Context, prom *target.Prometheus, ep target.Endpoints, window time.Duration) (time.Duration, ageObservations, error) {
-	obs := ageObservations{maxByPod: map[string]time.Duration{}}
-	expr := fmt.Sprintf("time() - timestamp(%s)", instanceDownMetric)
-	start := time.Now()
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	var largest time.Duration
-	for {
-		samples, err := prom.Query(ctx, expr)
+// measureSampleAges measures how old the newest redis_up sample of each instance was
+// at every moment of the last window, from what Prometheus stored rather than by
+// asking once a second while the window passes: the age rises until the next sample
+// becomes visible, so its largest value is the longest gap between two consecutive
+// samples plus the time a scrape takes (a sample is stamped when its scrape starts
+// and is visible when it ends: max_over_time(scrape_duration_seconds)), or the newest
+// sample's age at the end (time() - timestamp(redis_up), Prometheus's own clock).
+// When Prometheus has not been scraping an instance for the whole window yet, it
+// waits until it has. lookback is how far before the window a sample is looked for.
+func measureSampleAges(ctx context.Context, prom *target.Prometheus, ep target.Endpoints, window, lookback time.Duration) (time.Duration, ageObservations, error) {
+	var (
+		obs     ageObservations
+		largest time.Duration
+		missing string
+	)
+	secs := func(d time.Duration) int { return int(d.Round(time.Second).Seconds()) }
+	err := harness.WaitFor(ctx, fmt.Sprintf("%s of stored %s samples for every instance", window, instanceDownMetric), window+lookback+time.Minute, time.Second, func(ctx context.Context) (bool, error) {
+		ends, err := prom.Query(ctx, fmt.Sprintf("time() - timestamp(%s)", instanceDownMetric))
 		if err != nil {
-			return largest, obs, fmt.Errorf("query %s: %w", expr, err)
+			return false, err
 		}
+		series, err := prom.QueryRange(ctx, fmt.Sprintf("%s[%ds]", instanceDownMetric, secs(window+lookback)))
+		if err != nil {
+			return false, err
+		}
+		scrapes, err := prom.Query(ctx, fmt.Sprintf("max_over_time(scrape_duration_seconds[%ds])", secs(window)))
+		if err != nil {
+			return false, err
+		}
+		obs, largest = ageObservations{span: window, maxByPod: map[string]time.Duration{}}, 0
 		for _, inst := range ep.Instances {
-			found := false
-			for _, s := range samples {
-				if s.Labels["pod"] != inst.Pod {
-					continue
-				}
-				found = true
-				age := time.Duration(s.Value * float64(time.Second))
-				obs.maxByPod[inst.Pod] = max(obs.maxByPod[inst.Pod], age)
-				largest = max(largest, age)
+			end, ok := sampleOf(ends, inst.Pod)
+			if !ok {
+				missing = "no newest " + instanceDownMetric + " sample of " + inst.Pod
+				return false, nil
 			}
-			if !found {
-				return largest, obs, fmt.Errorf("observation %d: no %s sample for %s", obs.count+1, instanceDownMetric, inst.Pod)
+			scrape, ok := sampleOf(scrapes, inst.Pod)
+			if !ok {
+				missing = "no scrape_duration_seconds of " + inst.Pod
+				return false, nil
 			}
+			visible := time.Duration(scrape.Value * float64(time.Second))
+			age, count, ok := target.LargestSampleAge(series, inst.Pod, end.Time.Add(-window), time.Duration(end.Value*float64(time.Second)), visible)
+			if !ok {
+				missing = fmt.Sprintf("Prometheus holds no %s sample of %s from before %s ago", instanceDownMetric, inst.Pod, window)
+				return false, nil
+			}
+			obs.maxByPod[inst.Pod], obs.count = age, obs.count+count
+			obs.longestScrape = max(obs.longestScrape, visible)
+			largest = max(largest, age)
 		}
-		obs.count++
-		obs.span = time.Since(start)
-		if obs.span >= window {
-			return largest, obs, nil
-		}
-		select {
-		case <-ctx.Done():
-			return largest, obs, fmt.Errorf("sample age observation cut short after %s: %w", obs.span, ctx.Err())
-		case <-tick.C:
+		return true, nil
+	})
+	if err != nil && missing != "" {
+		err = fmt.Errorf("%w (%s)", err, missing)
+	}
+	return largest, obs, err
+}
+
+// sampleOf returns the sample of one pod's series in an instant query's result.
+func sampleOf(samples []target.Sample, pod string) (target.Sample, bool) {
+	for _, s := range samples {
+		if s.Labels["pod"] == pod {
+			return s, true
 		}
 	}
+	return target.Sample{}, false
 }
 
 // scrapeIntervals returns the configured scrape interval of each target by pod.

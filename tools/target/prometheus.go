@@ -219,3 +219,27 @@ func parseSample(v [2]any) (time.Time, float64, error) {
 	}
 	return time.UnixMilli(int64(ts*1000 + 0.5)), value, nil
 }
+
+// LargestSampleAge is the largest age of a pod's newest sample at any moment from start
+// on: every gap between two consecutive samples that ends after start, plus visible
+// (the time a sample takes to become visible once stamped), and endAge, the newest
+// sample's age at the end. ok is false when no sample is from start or before: the
+// window is not covered yet. count is the number of samples after start.
+func LargestSampleAge(series []Series, pod string, start time.Time, endAge, visible time.Duration) (age time.Duration, count int, ok bool) {
+	var times []time.Time
+	for _, s := range series {
+		if s.Labels["pod"] == pod {
+			times = append(times, s.Samples...)
+		}
+	}
+	if len(times) == 0 || times[0].After(start) {
+		return 0, 0, false
+	}
+	age = endAge
+	for i := 1; i < len(times); i++ {
+		if times[i].After(start) {
+			age, count = max(age, times[i].Sub(times[i-1])+visible), count+1
+		}
+	}
+	return age, count, true
+}
