@@ -89,11 +89,10 @@ tools: $(CONFORM) $(TOOLS_TARGETS) ## build the pinned tool binaries into bin/ (
 
 # Two pipelines at once: in the background (niced), the local control plane's build
 # (minutes on a cold Go cache, CPU-bound) and then its tests (KUBE_TEST_TARGETS, mostly
-# waiting on control planes of their own on free ports, so they run side by side: make
-# -j, and go test -parallel within test-kube); in the foreground every other test.
-# Neither judges a timed figure against a bound the other could push over (the kube
-# tests assert that SC-006 ran, not its figure). Both always run to the end; either
-# failing fails `make test`. The background's output is printed when it is done.
+# waiting on the control plane); in the foreground every other test. Neither judges a
+# timed figure against a bound the other could push over (the kube tests assert that
+# SC-006 ran, not its figure). Both always run to the end; either failing fails
+# `make test`. The background's output is printed when it is done.
 .PHONY: test
 # What both pipelines use is built first, once, and then left alone (make -o): a binary
 # rebuilt while the other pipeline runs it would fail with "text file busy".
@@ -101,7 +100,7 @@ test: deps ## every test of the project (what .ci/run calls)
 	@$(MAKE) --no-print-directory chart $(PROBE_BIN)
 	@mkdir -p $(OUT); log=$(OUT)/test-kube.log; built="-o chart -o $(BIN)/render -o $(PROBE_BIN)"; \
 	echo "test: the local control plane's build and tests run in the background: $(KUBE_TEST_TARGETS) (log: $$log)"; \
-	$(MAKE) --no-print-directory -j --output-sync=target $$built kube-tools $(KUBE_TEST_TARGETS) >$$log 2>&1 & kube=$$!; \
+	$(MAKE) --no-print-directory $$built kube-tools $(KUBE_TEST_TARGETS) >$$log 2>&1 & kube=$$!; \
 	trap 'kill -TERM $$kube 2>/dev/null; wait $$kube; exit 130' INT TERM; \
 	rc=0; $(MAKE) --no-print-directory $$built test-go $(TEST_TARGETS) || rc=$$?; \
 	waited=$$(date +%s); kube_rc=0; wait $$kube || kube_rc=$$?; \

@@ -185,9 +185,6 @@ type breakage func(ctx context.Context, cs kubernetes.Interface) (func(context.C
 // check passes. Then it breaks one thing at a time and checks that exactly the right
 // requirement fails, and passes again once put back.
 func TestInventoryOnLocalControlPlane(t *testing.T) {
-	// Its own control plane and loopback Redis on free ports: the plane tests mostly
-	// wait on them, so they run side by side (make test-kube: -parallel 4).
-	t.Parallel()
 	if *binDir == "" {
 		t.Skip("needs the control-plane binaries: run `make test-kube` (builds them into bin/ and passes --bin)")
 	}

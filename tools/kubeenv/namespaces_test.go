@@ -31,9 +31,6 @@ import (
 // requests by DNS name; the network path is the nightly's). Then suites/dataplane's
 // TestFromOtherNamespaces runs with --target kube.
 func TestNamespacesOnLocalControlPlane(t *testing.T) {
-	// Its own control plane and loopback Redis on free ports: the plane tests mostly
-	// wait on them, so they run side by side (make test-kube: -parallel 4).
-	t.Parallel()
 	p := startLocalPlane(t, project.App, "dataplane")
 	ctx, env, cs, secret, password := p.ctx, p.env, p.cs, p.secret, p.password
 

@@ -43,9 +43,6 @@ const promScrapeInterval = "5s"
 // of it. Then it breaks replication and authentication and sees FR-006 and SC-008 fail.
 // (Named so that kube.mk's -run pattern for TestProbeOnLocalControlPlane matches it.)
 func TestProbeOnLocalControlPlaneChecks(t *testing.T) {
-	// Its own control plane and loopback Redis on free ports: the plane tests mostly
-	// wait on them, so they run side by side (make test-kube: -parallel 4).
-	t.Parallel()
 	p := startLocalPlane(t, project.Namespace, "dataplane", "security", "monitoring")
 	ctx, env, password := p.ctx, p.env, p.password
 

@@ -73,9 +73,6 @@ func clusterExecResolving(workDir, password string, resolve []string) *unstructu
 // kwok, which runs it locally against a real redis-server on loopback; the JSON comes
 // back and the pod is deleted. Then suites/dataplane runs with --target kube.
 func TestProbeOnLocalControlPlane(t *testing.T) {
-	// Its own control plane and loopback Redis on free ports: the plane tests mostly
-	// wait on them, so they run side by side (make test-kube: -parallel 4).
-	t.Parallel()
 	p := startLocalPlane(t, project.Namespace, "dataplane", "resilience")
 	ctx, env, cs, password := p.ctx, p.env, p.cs, p.password
 

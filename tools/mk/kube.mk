@@ -59,7 +59,7 @@ $(BIN)/metallb-controller: | $(KUBE_BUILD)/metallb/go.mod
 
 # The inventory suite against the local control plane, then three breakages.
 test-kube: kube-tools chart
-	nice -n 10 $(GO) test -count=1 -p 1 -parallel 4 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane|TestNamespacesOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
+	nice -n 10 $(GO) test -count=1 -p 1 -timeout 20m -v -run 'TestInventoryOnLocalControlPlane|TestCancelTearsDown|TestProbeOnLocalControlPlane|TestNamespacesOnLocalControlPlane' ./tools/kubeenv/ -args --bin=$(BIN)
 
 # terratest: tofu apply and destroy of tofu/examples/kind (the pinned chart from its
 # bin/chart folder) against the local control plane, checked through the kube target. Needs TOFU_PROVIDER_MIRROR (see
