@@ -22,7 +22,7 @@ FUZZ_TARGETS := \
 
 # fuzz-run FUZZTIME: each target in turn (go test allows one -fuzz target per run).
 # go test -fuzz instruments every package of the test binary for coverage guidance,
-# the third-party tree included (helm, client-go, OPA: a second compile of about 1,100
+# the third-party tree included (helm, client-go, OPA: a second compile of about 1,200
 # packages, 7 minutes on 2 cold cores). `make fuzz` keeps that, for the long runs.
 define fuzz-run
 	@for t in $(FUZZ_TARGETS); do \
