@@ -121,6 +121,32 @@ func TestProgressPrintsOneLinePerFinishedCheck(t *testing.T) {
 	}, "\n")+"\n", console.String())
 }
 
+func TestProgressSaysWhyAPackageFailedBeforeAnyTestRan(t *testing.T) {
+	stream := strings.Join([]string{
+		`{"Action":"start","Package":"example.org/m/suites/perf"}`,
+		`{"Action":"output","Package":"example.org/m/suites/perf","Output":"suite perf: open kube target: API server https://127.0.0.1:1: connection refused\n"}`,
+		`{"Action":"output","Package":"example.org/m/suites/perf","Output":"FAIL\texample.org/m/suites/perf\t0.040s\n"}`,
+		`{"Action":"fail","Package":"example.org/m/suites/perf","Elapsed":0.04}`,
+		`{"Action":"start","Package":"example.org/m/suites/kill"}`,
+		`{"Action":"output","Package":"example.org/m/suites/kill","Output":"cleanup: deleted 0 keys\n"}`,
+		`{"Action":"run","Package":"example.org/m/suites/kill","Test":"TestKill"}`,
+		`{"Action":"fail","Package":"example.org/m/suites/kill","Test":"TestKill","Elapsed":1}`,
+		`{"Action":"fail","Package":"example.org/m/suites/kill","Elapsed":1.5}`,
+	}, "\n") + "\n"
+	p := NewProgress(nil, "")
+	clock := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	p.Now = func() time.Time { return clock }
+	var raw, console bytes.Buffer
+	_, err := p.Run(strings.NewReader(stream), &raw, &console)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join([]string{
+		"[    0s] package suites/perf started",
+		"[    0s] package suites/perf fail (0.0 s): suite perf: open kube target: API server https://127.0.0.1:1: connection refused",
+		"[    0s] package suites/kill started",
+		"[    0s] package suites/kill fail (1.5 s)",
+	}, "\n")+"\n", console.String(), "a package whose tests ran fails on them, not on TestMain's last words")
+}
+
 func TestProgressKeyFigureIsTheJudgedOneNotTheBaseline(t *testing.T) {
 	evPath := filepath.Join(t.TempDir(), "evidence.jsonl")
 	rec, err := evidence.OpenFile(evPath)

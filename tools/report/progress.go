@@ -58,6 +58,7 @@ type ProgressCounts struct {
 // shown as it is.
 func (p *Progress) Run(in io.Reader, raw, console io.Writer) (ProgressCounts, error) {
 	var counts ProgressCounts
+	pkgs := map[string]*packageSeen{}
 	start := p.Now()
 	reader := bufio.NewReaderSize(in, 64*1024)
 	for {
@@ -66,7 +67,7 @@ func (p *Progress) Run(in io.Reader, raw, console io.Writer) (ProgressCounts, er
 			if _, werr := io.WriteString(raw, line); werr != nil {
 				return counts, fmt.Errorf("progress: copy the test stream: %w", werr)
 			}
-			p.show(line, start, console, &counts)
+			p.show(line, start, console, &counts, pkgs)
 		}
 		if err == io.EOF {
 			return counts, nil
@@ -77,7 +78,26 @@ func (p *Progress) Run(in io.Reader, raw, console io.Writer) (ProgressCounts, er
 	}
 }
 
-func (p *Progress) show(line string, start time.Time, console io.Writer, counts *ProgressCounts) {
+// packageSeen is what a package's events said so far: whether any test ran, and the
+// last line it printed outside every test (TestMain's own words).
+type packageSeen struct {
+	ran  bool
+	said string
+}
+
+// ownWords is a package-level output line worth showing when the package fails before
+// any test runs: not go test's own PASS/FAIL/ok summary lines.
+func ownWords(output string) (string, bool) {
+	line := strings.TrimSpace(output)
+	for _, prefix := range []string{"FAIL", "PASS", "ok ", "=== ", "--- ", "exit status"} {
+		if line == "" || strings.HasPrefix(line, prefix) {
+			return "", false
+		}
+	}
+	return line, true
+}
+
+func (p *Progress) show(line string, start time.Time, console io.Writer, counts *ProgressCounts, pkgs map[string]*packageSeen) {
 	trimmed := strings.TrimSpace(line)
 	if trimmed == "" {
 		return
@@ -87,10 +107,27 @@ func (p *Progress) show(line string, start time.Time, console io.Writer, counts 
 		fmt.Fprintf(console, "  | %s\n", trimmed)
 		return
 	}
+	seen := pkgs[ev.Package]
+	if seen == nil {
+		seen = &packageSeen{}
+		pkgs[ev.Package] = seen
+	}
+	if ev.Test != "" && ev.Action == "run" {
+		seen.ran = true
+	}
+	if words, ok := ownWords(ev.Output); ok && ev.Test == "" && ev.Action == "output" {
+		seen.said = words
+	}
 	since := p.Now().Sub(start).Truncate(time.Second)
 	switch {
 	case ev.Test == "" && (ev.Action == "pass" || ev.Action == "fail" || ev.Action == "skip"):
-		fmt.Fprintf(console, "[%6s] package %s %s (%.1f s)\n", since, shortPackage(ev.Package), ev.Action, ev.Elapsed)
+		why := ""
+		// A package that failed before any test ran (no target, a bad flag) says why
+		// here, not only in the report's problems: every check in it is not-run.
+		if ev.Action == "fail" && !seen.ran && seen.said != "" {
+			why = ": " + seen.said
+		}
+		fmt.Fprintf(console, "[%6s] package %s %s (%.1f s)%s\n", since, shortPackage(ev.Package), ev.Action, ev.Elapsed, why)
 		return
 	case ev.Action == "start" && ev.Test == "":
 		fmt.Fprintf(console, "[%6s] package %s started\n", since, shortPackage(ev.Package))
