@@ -436,24 +436,13 @@ func meanGap(gaps []float64) float64 {
 }
 
 func samplesOf(series []target.Series, pod string) int {
-	n := 0
-	for _, s := range series {
-		if s.Labels["pod"] == pod {
-			n += len(s.Samples)
-		}
-	}
-	return n
+	return len(target.PodSampleTimes(series, pod))
 }
 
 // updateGaps returns the gaps (seconds) between consecutive samples of a pod and
 // the age of its newest sample at now.
 func updateGaps(series []target.Series, pod string, now time.Time) (gaps []float64, age time.Duration, ok bool) {
-	var times []time.Time
-	for _, s := range series {
-		if s.Labels["pod"] == pod {
-			times = append(times, s.Samples...)
-		}
-	}
+	times := target.PodSampleTimes(series, pod)
 	if len(times) < 2 {
 		return nil, 0, false
 	}

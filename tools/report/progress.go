@@ -89,8 +89,11 @@ type packageSeen struct {
 // any test runs: not go test's own PASS/FAIL/ok summary lines.
 func ownWords(output string) (string, bool) {
 	line := strings.TrimSpace(output)
+	if line == "" {
+		return "", false
+	}
 	for _, prefix := range []string{"FAIL", "PASS", "ok ", "=== ", "--- ", "exit status"} {
-		if line == "" || strings.HasPrefix(line, prefix) {
+		if strings.HasPrefix(line, prefix) {
 			return "", false
 		}
 	}

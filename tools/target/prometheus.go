@@ -220,18 +220,24 @@ func parseSample(v [2]any) (time.Time, float64, error) {
 	return time.UnixMilli(int64(ts*1000 + 0.5)), value, nil
 }
 
-// LargestSampleAge is the largest age of a pod's newest sample at any moment from start
-// on: every gap between two consecutive samples that ends after start, plus visible
-// (the time a sample takes to become visible once stamped), and endAge, the newest
-// sample's age at the end. ok is false when no sample is from start or before: the
-// window is not covered yet. count is the number of samples after start.
-func LargestSampleAge(series []Series, pod string, start time.Time, endAge, visible time.Duration) (age time.Duration, count int, ok bool) {
+// PodSampleTimes returns the timestamps of every sample of a pod's series, in order.
+func PodSampleTimes(series []Series, pod string) []time.Time {
 	var times []time.Time
 	for _, s := range series {
 		if s.Labels["pod"] == pod {
 			times = append(times, s.Samples...)
 		}
 	}
+	return times
+}
+
+// LargestSampleAge is the largest age of a pod's newest sample at any moment from start
+// on: every gap between two consecutive samples that ends after start, plus visible
+// (the time a sample takes to become visible once stamped), and endAge, the newest
+// sample's age at the end. ok is false when no sample is from start or before: the
+// window is not covered yet. count is the number of samples after start.
+func LargestSampleAge(series []Series, pod string, start time.Time, endAge, visible time.Duration) (age time.Duration, count int, ok bool) {
+	times := PodSampleTimes(series, pod)
 	if len(times) == 0 || times[0].After(start) {
 		return 0, 0, false
 	}
