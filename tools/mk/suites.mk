@@ -51,21 +51,24 @@ TEST_TARGETS += test-suites test-suites-safety
 # package whose binary did not build goes through go test -json, which reports the
 # build failure.
 SUITES_BIN = $(BIN)/suites
-# Suites that kill, stop, freeze or partition instances run last, after every suite
-# that measures: SC-005's metric age is measured over the last observe_for of what
-# Prometheus stored, a window no disruption of this run may fall into (SC-001 and
-# SC-006 likewise measure an undisturbed deployment). The others run in name order.
-SUITES_LAST := edgecases|resilience
+# The others run first, in name order, then these, in this order. monitoring comes
+# after every other suite that does not disrupt: SC-005's metric age is measured over
+# the last observe_for (60 s) of what Prometheus stored, so it cannot be judged before
+# the run is that old, and the checks in front of it fill that wait. edgecases and
+# resilience kill, stop, freeze or partition instances: they run after every suite
+# that measures, so no disruption falls into SC-005's window (SC-001 and SC-006
+# likewise measure an undisturbed deployment).
+SUITES_LAST := monitoring edgecases resilience
 SUITES_LDFLAGS := -s -w
 
 live-suites: $(CONFORM)
 	@mkdir -p $(OUT)
 	@rm -f $(OUT)/tests.json $(OUT)/evidence.jsonl
 	@all="$$($(GO) list -f '{{.ImportPath}}={{.Dir}}' ./suites/... | grep -v '/suites/internal/')"; \
-	packages="$$(echo "$$all" | grep -vE '/suites/($(SUITES_LAST))='; echo "$$all" | grep -E '/suites/($(SUITES_LAST))=')"; \
+	packages="$$(echo "$$all" | grep -vE "/suites/($$(echo $(SUITES_LAST) | tr ' ' '|'))="; for last in $(SUITES_LAST); do echo "$$all" | grep -E "/suites/$$last="; done)"; \
 	pkgs="$$(echo "$$packages" | cut -d= -f1)"; build=; \
 	key=$$( { $(GO) version; echo '$(SUITES_LDFLAGS)'; \
-	  $(GO) list -deps -test -export -f '{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}' $$pkgs 2>&1; } | sha256sum | cut -d' ' -f1); \
+	  $(GO) list -deps -test -export -f '{{if .Export}}{{.ImportPath}} {{.Export}}{{end}}' $$pkgs 2>&1 | sort; } | sha256sum | cut -d' ' -f1); \
 	if [ "$$(cat $(SUITES_BIN)/key 2>/dev/null)" != "$$key" ]; then \
 	  rm -rf $(SUITES_BIN) && mkdir -p $(SUITES_BIN); \
 	  { $(GO) test -c -ldflags='$(SUITES_LDFLAGS)' -o $(SUITES_BIN)/ $$pkgs >$(SUITES_BIN)/build.log 2>&1 && echo $$key > $(SUITES_BIN)/key; } & build=$$!; \
