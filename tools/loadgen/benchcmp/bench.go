@@ -58,7 +58,7 @@ func DefaultOptions() Options {
 		PipelinedRequests:     1_000_000,
 		KeySpace:              100_000,
 		ValueSize:             64,
-		Rounds:                3,
+		Rounds:                5,
 		RedisBenchmarkThreads: 1,
 		Rates:                 []float64{10_000, 50_000},
 		OpenDuration:          5 * time.Second,
@@ -129,14 +129,17 @@ type Machine struct {
 // MaxRow sets redis-benchmark and the generator side by side at one shape
 // (median of the rounds, each round run back to back on the same server).
 type MaxRow struct {
-	Test           string    `json:"test"`
-	Library        string    `json:"library"`
-	Clients        int       `json:"clients"`
-	Pipeline       int       `json:"pipeline"`
-	InFlight       int       `json:"in_flight"`
-	RedisBenchRPS  float64   `json:"redis_benchmark_rps"`
-	GeneratorRPS   float64   `json:"generator_rps"`
-	Ratio          float64   `json:"ratio"`
+	Test          string  `json:"test"`
+	Library       string  `json:"library"`
+	Clients       int     `json:"clients"`
+	Pipeline      int     `json:"pipeline"`
+	InFlight      int     `json:"in_flight"`
+	RedisBenchRPS float64 `json:"redis_benchmark_rps"`
+	GeneratorRPS  float64 `json:"generator_rps"`
+	Ratio         float64 `json:"ratio"`
+	// Ratios are the per-round ratios Ratio is the median of: their spread is the
+	// noise a ratio near 1.0 is read against.
+	Ratios         []float64 `json:"ratio_runs"`
 	RedisBenchRuns []float64 `json:"redis_benchmark_runs"`
 	GeneratorRuns  []float64 `json:"generator_runs"`
 	GeneratorP99Ms float64   `json:"generator_p99_ms"`
@@ -172,9 +175,10 @@ type BaselineRatio struct {
 type shape struct{ clients, pipeline, requests int }
 
 // Run measures everything against srv and cleans up its keys. Each round runs
-// redis-benchmark for one test and shape and then the generator with every
-// library right after it, so that each ratio compares runs seconds apart; the
-// reported ratio is the median of the per-round ratios.
+// redis-benchmark for one test and shape and the generator with every library
+// right beside it (redis-benchmark first in even rounds, last in odd ones), so
+// that each ratio compares runs seconds apart; the reported ratio is the median
+// of the per-round ratios.
 func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, error) {
 	prefix, err := runPrefix()
 	if err != nil {
@@ -207,20 +211,33 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 	for round := range opts.Rounds {
 		for _, sh := range shapes {
 			for _, test := range tests {
-				figures, err := RunRedisBenchmark(ctx, RedisBenchmarkRun{
-					Addr: srv.Addr, Password: srv.Password, Clients: sh.clients, Pipeline: sh.pipeline,
-					Requests: sh.requests, KeySpace: opts.KeySpace, ValueSize: opts.ValueSize,
-					Command: test.command, Threads: opts.RedisBenchmarkThreads, Timeout: 5 * time.Minute,
-				})
-				if err != nil {
-					return report, fmt.Errorf("round %d: %w", round+1, err)
+				benchmark := func() (float64, error) {
+					figures, err := RunRedisBenchmark(ctx, RedisBenchmarkRun{
+						Addr: srv.Addr, Password: srv.Password, Clients: sh.clients, Pipeline: sh.pipeline,
+						Requests: sh.requests, KeySpace: opts.KeySpace, ValueSize: opts.ValueSize,
+						Command: test.command, Threads: opts.RedisBenchmarkThreads, Timeout: 5 * time.Minute,
+					})
+					if err != nil {
+						return 0, fmt.Errorf("round %d: %w", round+1, err)
+					}
+					if len(figures) != 1 {
+						return 0, fmt.Errorf("round %d: redis-benchmark -t %s gave %d figures, want 1", round+1, test.name, len(figures))
+					}
+					return figures[0].RPS, nil
 				}
-				if len(figures) != 1 {
-					return report, fmt.Errorf("round %d: redis-benchmark -t %s gave %d figures, want 1", round+1, test.name, len(figures))
+				// The server's state drifts during a bench (its AOF grows and is
+				// rewritten in the background): redis-benchmark runs first in even
+				// rounds and last in odd ones, so neither side always pays for it.
+				generatorFirst := round%2 == 1
+				var benchRPS float64
+				if !generatorFirst {
+					if benchRPS, err = benchmark(); err != nil {
+						return report, err
+					}
 				}
-				benchRPS := figures[0].RPS
-				for _, lib := range opts.Libraries {
-					res, err := runGenerator(ctx, lib, ep, loadgen.Config{
+				results := make([]loadgen.Result, len(opts.Libraries))
+				for i, lib := range opts.Libraries {
+					results[i], err = runGenerator(ctx, lib, ep, loadgen.Config{
 						Mode: loadgen.ClosedLoop, Requests: int64(sh.requests),
 						Connections: sh.clients, Pipeline: sh.pipeline, SetRatio: test.setRatio,
 						KeySpace: opts.KeySpace, ValueSize: opts.ValueSize, KeyPrefix: prefix, TTL: ttl,
@@ -228,6 +245,14 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 					if err != nil {
 						return report, fmt.Errorf("round %d %s %s: %w", round+1, lib, test.name, err)
 					}
+				}
+				if generatorFirst {
+					if benchRPS, err = benchmark(); err != nil {
+						return report, err
+					}
+				}
+				for i, lib := range opts.Libraries {
+					res := results[i]
 					id := fmt.Sprintf("%s/%s/%d/%d", test.name, lib, sh.clients, sh.pipeline)
 					row, ok := rows[id]
 					if !ok {
@@ -250,6 +275,7 @@ func Run(ctx context.Context, srv *localredis.Server, opts Options) (Report, err
 		row := rows[id]
 		row.RedisBenchRPS, row.GeneratorRPS = median(row.RedisBenchRuns), median(row.GeneratorRuns)
 		row.Ratio, row.GeneratorP99Ms = median(ratios[id]), median(p99s[id])
+		row.Ratios = ratios[id]
 		report.Max = append(report.Max, *row)
 	}
 	runtime.GOMAXPROCS(restoreProcs)

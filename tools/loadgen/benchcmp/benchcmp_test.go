@@ -89,7 +89,7 @@ func TestWriteTableShowsRatiosLatenessAndBaseline(t *testing.T) {
 		Options: opts,
 		Machine: Machine{CPUs: 2, LoadAtStart: "0.42 0.30 0.20", LoadAtEnd: "1.50 0.60 0.30"},
 		Max: []MaxRow{{Test: "SET", Library: "go-redis", Clients: 50, Pipeline: 1, InFlight: 50,
-			RedisBenchRPS: 50_000, GeneratorRPS: 55_000, Ratio: 1.1}},
+			RedisBenchRPS: 50_000, GeneratorRPS: 55_000, Ratio: 1.1, Ratios: []float64{1.1, 0.97, 1.23}}},
 		Baseline: []BaselineRow{{Clients: 1, Tests: []Figure{{Test: "SET", RPS: 20_000, P50LatencyMs: 0.047}, {Test: "GET", RPS: 21_000, P50LatencyMs: 0.043}}, P50Ms: 0.045, P95Ms: 0.07}},
 		Open: []OpenRow{{Library: "go-redis", TargetRate: 10_000, AchievedRate: 9_990, Accuracy: 0.999,
 			Latency: loadgen.Latency{P50: 0.09, P95: 1.25, P99: 2}, SendLateness: &loadgen.Latency{P50: 0.021, P95: 0.065, P99: 0.25},
@@ -103,7 +103,7 @@ func TestWriteTableShowsRatiosLatenessAndBaseline(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"load average 0.42 0.30 0.20 at start, 1.50 0.60 0.30 at end",
-		"1.10", "0.9990", "1.250",
+		"1.10", "0.97-1.23", "0.9990", "1.250",
 		"late p50 ms", "0.021", "0.250",
 		"p50/rb c1", "17.86", "+0.045",
 		"0.047", "0.043",

@@ -3,6 +3,7 @@ package benchcmp
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -21,10 +22,11 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintf(w, "closed-loop max throughput, medians of %d rounds; ratio = median of per-round loadgen/redis-benchmark (goal >= 1.0); redis-benchmark threads: %d, generator GOMAXPROCS: %d (%s)\n",
 		r.Options.Rounds, threads, procs, budget)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "test\tclient\tconns\tpipeline\tin flight\tredis-benchmark ops/s\tloadgen ops/s\tratio\tgoal\tloadgen p99 ms\terrors\t")
+	fmt.Fprintln(w, "(redis-benchmark runs before the generator in rounds 1, 3, 5, ... and after it in rounds 2, 4, ...; \"rounds\" is the lowest and highest per-round ratio, the noise the median is read against)")
+	fmt.Fprintln(tw, "test\tclient\tconns\tpipeline\tin flight\tredis-benchmark ops/s\tloadgen ops/s\tratio\trounds\tgoal\tloadgen p99 ms\terrors\t")
 	for _, m := range r.Max {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%s\t%.2f\t%d\t\n",
-			m.Test, m.Library, m.Clients, m.Pipeline, m.InFlight, m.RedisBenchRPS, m.GeneratorRPS, m.Ratio, met(m.Ratio >= 1), m.GeneratorP99Ms, m.Errors)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%s\t%s\t%.2f\t%d\t\n",
+			m.Test, m.Library, m.Clients, m.Pipeline, m.InFlight, m.RedisBenchRPS, m.GeneratorRPS, m.Ratio, spread(m.Ratios), met(m.Ratio >= 1), m.GeneratorP99Ms, m.Errors)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write bench table: %w", err)
@@ -104,4 +106,12 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// spread is the lowest and highest of values, "-" when there are none.
+func spread(values []float64) string {
+	if len(values) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f-%.2f", slices.Min(values), slices.Max(values))
 }
