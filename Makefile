@@ -108,10 +108,13 @@ test: deps ## every test of the project (what .ci/run calls)
 	if [ $$kube_rc != 0 ]; then echo "test: the local control plane's build or tests failed (exit $$kube_rc; $$log)" >&2; rc=1; fi; \
 	exit $$rc
 
+# The test binaries are linked without the symbol table and DWARF (-s -w): stack
+# traces keep their file:line (from the pcln table), and the 35 links take about a
+# fifth less.
 .PHONY: test-go
 test-go: $(CONFORM)
 	$(GO) vet ./...
-	$(GO) test -count=1 $$($(GO) list ./... | grep -v '/suites/')
+	$(GO) test -count=1 -ldflags='-s -w' $$($(GO) list ./... | grep -v '/suites/')
 
 .PHONY: lint
 lint: lint-go $(LINT_TARGETS) ## gofmt, go vet, Rego and HCL formatting

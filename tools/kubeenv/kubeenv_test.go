@@ -87,14 +87,17 @@ func TestStartNeedsBinaries(t *testing.T) {
 	require.ErrorContains(t, err, "control-plane binary etcd missing")
 }
 
-// buildSuite compiles the inventory suite's test binary once.
-func buildSuite(t *testing.T, ctx context.Context, root string) string {
+// suiteBinary links the test binary of suites/<name> into bin/kube-suites (under
+// --bin) and returns its path. go test -c leaves a binary that is up to date with
+// its sources alone, so the tests that run the same suite (dataplane runs in three
+// of them) link it once per change instead of once per test.
+func suiteBinary(t *testing.T, ctx context.Context, root, name string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "inventory.test")
-	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-o", bin, "./"+inventorySuite)
+	bin := filepath.Join(*binDir, "kube-suites", name+".test")
+	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-ldflags=-s -w", "-o", bin, "./suites/"+name)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "build %s: %s", inventorySuite, out)
+	require.NoError(t, err, "build suites/%s: %s", name, out)
 	return bin
 }
 
@@ -193,7 +196,7 @@ func TestInventoryOnLocalControlPlane(t *testing.T) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	suiteBin := buildSuite(t, ctx, root)
+	suiteBin := suiteBinary(t, ctx, root, filepath.Base(inventorySuite))
 	began := time.Now()
 	env, err := Start(ctx, Options{BinDir: *binDir, Root: root, Log: testLog{t}})
 	require.NoError(t, err, "start the local control plane")

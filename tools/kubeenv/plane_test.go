@@ -37,8 +37,8 @@ type localPlane struct {
 	password string
 }
 
-// startLocalPlane skips without --bin or redis-server, builds the named suites' test
-// binaries, starts the local control plane (torn down when the test ends), deploys
+// startLocalPlane skips without --bin or redis-server, links the named suites' test
+// binaries (suiteBinary), starts the local control plane (torn down when the test ends), deploys
 // the release and reads the auth Secret of namespace secretNS.
 func startLocalPlane(t *testing.T, secretNS string, suites ...string) *localPlane {
 	t.Helper()
@@ -59,11 +59,7 @@ func startLocalPlane(t *testing.T, secretNS string, suites ...string) *localPlan
 	p.ctx, stop = signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	t.Cleanup(stop)
 	for _, suite := range suites {
-		p.suites[suite] = filepath.Join(t.TempDir(), suite+".test")
-		build := exec.CommandContext(p.ctx, "go", "test", "-c", "-o", p.suites[suite], "./suites/"+suite)
-		build.Dir = p.root
-		out, err := build.CombinedOutput()
-		require.NoError(t, err, "build suites/%s: %s", suite, out)
+		p.suites[suite] = suiteBinary(t, p.ctx, p.root, suite)
 	}
 	p.env, err = Start(p.ctx, Options{BinDir: *binDir, Root: p.root, Log: testLog{t}})
 	require.NoError(t, err, "start the local control plane")
