@@ -103,7 +103,7 @@ func TestWriteTableShowsRatiosLatenessAndBaseline(t *testing.T) {
 	text := out.String()
 	for _, want := range []string{
 		"load average 0.42 0.30 0.20 at start, 1.50 0.60 0.30 at end",
-		"1.10", "0.97-1.23", "0.9990", "1.250",
+		"1.100", "0.97-1.23", "0.9990", "1.250",
 		"late p50 ms", "0.021", "0.250",
 		"p50/rb c1", "17.86", "+0.045",
 		"0.047", "0.043",

@@ -25,7 +25,7 @@ func WriteTable(w io.Writer, r Report) error {
 	fmt.Fprintln(w, "(redis-benchmark runs before the generator in rounds 1, 3, 5, ... and after it in rounds 2, 4, ...; \"rounds\" is the lowest and highest per-round ratio, the noise the median is read against)")
 	fmt.Fprintln(tw, "test\tclient\tconns\tpipeline\tin flight\tredis-benchmark ops/s\tloadgen ops/s\tratio\trounds\tgoal\tloadgen p99 ms\terrors\t")
 	for _, m := range r.Max {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f\t%.2f\t%s\t%s\t%.2f\t%d\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.0f\t%.0f\t%.3f\t%s\t%s\t%.2f\t%d\t\n",
 			m.Test, m.Library, m.Clients, m.Pipeline, m.InFlight, m.RedisBenchRPS, m.GeneratorRPS, m.Ratio, spread(m.Ratios), met(m.Ratio >= 1), m.GeneratorP99Ms, m.Errors)
 	}
 	if err := tw.Flush(); err != nil {
