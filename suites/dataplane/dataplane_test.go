@@ -2,6 +2,7 @@ package dataplane
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -216,7 +217,9 @@ func assessSustained(ctx context.Context, t *testing.T, _ *envconf.Config) conte
 		{Name: "p95 degradation bound", Value: bound, Unit: "ms"},
 		{Name: "fastest second", Value: float64(highest), Unit: "ops"},
 		{Name: "drain after the schedule", Value: res.DurationSeconds - duration.Seconds(), Unit: "s"},
-	}, harness.LoadFigures("sustained", res)...)
+	}, slices.DeleteFunc(harness.LoadFigures("sustained", res), func(f evidence.Figure) bool {
+		return f.Name == "sustained p95" // already beside the bound above
+	})...)
 	r.Figures(t, figs...)
 	r.Series(t, harness.LoadSeries("sustained", res)...)
 	r.Note(t, "open loop offering %.0f ops/s for %s (the threshold plus the catalog's headroom); judged: successful requests over the whole run, first send to last reply, with no allowance", offered, duration)
