@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -220,7 +221,9 @@ func parseSample(v [2]any) (time.Time, float64, error) {
 	return time.UnixMilli(int64(ts*1000 + 0.5)), value, nil
 }
 
-// PodSampleTimes returns the timestamps of every sample of a pod's series, in order.
+// PodSampleTimes returns the timestamps of every sample of a pod's series, oldest
+// first. A pod can have more than one series (a pod recreated with a new address is
+// a new instance label), and Prometheus orders series by labels, not time.
 func PodSampleTimes(series []Series, pod string) []time.Time {
 	var times []time.Time
 	for _, s := range series {
@@ -228,6 +231,7 @@ func PodSampleTimes(series []Series, pod string) []time.Time {
 			times = append(times, s.Samples...)
 		}
 	}
+	slices.SortFunc(times, time.Time.Compare)
 	return times
 }
 

@@ -34,6 +34,7 @@ func TestLargestSampleAgeCoversEveryMomentOfTheWindow(t *testing.T) {
 		{"a gap that ends before the window is not counted", []Series{series("m", at(0, 30, 40, 50))}, 35 * time.Second, time.Second, 10*time.Second + visible, 2, true},
 		{"a stale instance at the end is judged by its age then", []Series{series("m", at(0, 10, 20))}, 5 * time.Second, 45 * time.Second, 45 * time.Second, 2, true},
 		{"no sample before the window: not covered yet", []Series{series("m", at(10, 20))}, 5 * time.Second, time.Second, 0, 0, false},
+		{"a pod's second series (a new address) is read in time order", []Series{series("m", at(40, 50, 60)), series("m", at(0, 10, 20))}, 5 * time.Second, time.Second, 20*time.Second + visible, 5, true},
 		{"another pod's samples do not count", []Series{series("r", at(0, 10)), series("m", at(8, 9))}, 5 * time.Second, time.Second, 0, 0, false},
 		{"no series at all", nil, 0, 0, 0, 0, false},
 	}
