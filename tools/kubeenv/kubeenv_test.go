@@ -93,7 +93,8 @@ func TestStartNeedsBinaries(t *testing.T) {
 // of them) link it once per change instead of once per test.
 func suiteBinary(t *testing.T, ctx context.Context, root, name string) string {
 	t.Helper()
-	bin := filepath.Join(*binDir, "kube-suites", name+".test")
+	bin, err := filepath.Abs(filepath.Join(*binDir, "kube-suites", name+".test"))
+	require.NoError(t, err)
 	cmd := exec.CommandContext(ctx, "go", "test", "-c", "-ldflags=-s -w", "-o", bin, "./suites/"+name)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
